@@ -1,0 +1,1 @@
+"""The rulebench worker harness (runs inside the Python worker process)."""

@@ -1,0 +1,109 @@
+"""Framed JSON over the two pipes rulebench gave this process.
+
+Each frame is a 4-byte big-endian length followed by that many bytes of UTF-8
+JSON. fd 3 carries requests from Go, fd 4 carries replies to Go; the child's
+own stdout and stderr are never used for the protocol because rule code
+prints to them.
+"""
+
+import json
+import math
+import os
+import struct
+import threading
+
+PROTOCOL_VERSION = 1
+MAX_FRAME = 512 << 20
+
+_HEADER = struct.Struct(">I")
+
+
+class ProtocolError(Exception):
+    pass
+
+
+class Channel:
+    def __init__(self, read_fd=3, write_fd=4):
+        self._rfd = read_fd
+        self._wfd = write_fd
+        self._buf = bytearray()
+        # Rule code may call the cache from its own threads; one exchange at
+        # a time keeps requests and replies paired.
+        self.lock = threading.RLock()
+
+    def _read_exact(self, size):
+        # Reads are buffered: one syscall usually brings a whole frame,
+        # header and body, which matters for the cache-call round trip.
+        buf = self._buf
+        while len(buf) < size:
+            chunk = os.read(self._rfd, max(65536, size - len(buf)))
+            if not chunk:
+                return None
+            buf += chunk
+        data = bytes(buf[:size])
+        del buf[:size]
+        return data
+
+    def read(self):
+        """The next message from Go, or None when Go closed the pipe."""
+        header = self._read_exact(4)
+        if header is None:
+            return None
+        (size,) = _HEADER.unpack(header)
+        if size > MAX_FRAME:
+            raise ProtocolError("frame of %d bytes is over the limit" % size)
+        payload = self._read_exact(size)
+        if payload is None:
+            return None
+        return json.loads(payload)
+
+    def write(self, message):
+        data = encode(message)
+        view = memoryview(_HEADER.pack(len(data)) + data)
+        while view:
+            written = os.write(self._wfd, view)
+            view = view[written:]
+
+    def exchange(self, message):
+        """Send a request to Go and wait for its reply (used for cache calls)."""
+        with self.lock:
+            self.write(message)
+            reply = self.read()
+        if reply is None:
+            raise ProtocolError("rulebench closed the channel during a call")
+        return reply
+
+
+def _sanitize(value):
+    # JSON has no NaN or Infinity; Go's decoder would reject the whole frame.
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {str(k): _sanitize(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_sanitize(v) for v in value]
+    return value
+
+
+def _default(value):
+    # Rule outputs are shown, not re-used: anything JSON cannot hold is sent
+    # in the form a person reads best.
+    container = getattr(value, "_container", None)
+    if container is not None:
+        return container
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    return repr(value)
+
+
+def encode(message):
+    try:
+        text = json.dumps(message, allow_nan=False, separators=(",", ":"), ensure_ascii=False, default=_default)
+    except ValueError:
+        text = json.dumps(
+            _sanitize(message), allow_nan=False, separators=(",", ":"), ensure_ascii=False, default=_default
+        )
+    # Lone surrogates from rule output cannot be encoded as UTF-8.
+    return text.encode("utf-8", "backslashreplace")
