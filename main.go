@@ -28,9 +28,10 @@ func main() {
 
 func run() int {
 	return cli.Main(os.Args[1:], cli.Env{
-		Stdout:     os.Stdout,
-		Stderr:     os.Stderr,
-		Stdin:      os.Stdin,
-		IsTerminal: isatty.IsTerminal(os.Stdout.Fd()),
+		Stdout:        os.Stdout,
+		Stderr:        os.Stderr,
+		Stdin:         os.Stdin,
+		IsTerminal:    isatty.IsTerminal(os.Stdout.Fd()),
+		ErrIsTerminal: isatty.IsTerminal(os.Stderr.Fd()),
 	})
 }

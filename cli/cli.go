@@ -35,6 +35,8 @@ type Env struct {
 	Stdin  io.Reader
 	// IsTerminal reports whether Stdout is a terminal (colour, progress).
 	IsTerminal bool
+	// ErrIsTerminal reports whether Stderr is a terminal (progress bars).
+	ErrIsTerminal bool
 }
 
 // Main runs the command line and returns the exit code.
@@ -112,6 +114,7 @@ type engineFlags struct {
 	timeout time.Duration
 	clock   string
 	cache   cacheFlags
+	network networkFlags
 }
 
 func (f *engineFlags) register(fs *flag.FlagSet) {
@@ -120,6 +123,7 @@ func (f *engineFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "time limit for one test or event")
 	fs.StringVar(&f.clock, "clock", "wall", "cache clock: wall, event (each event's p_event_time) or fixed:RFC3339")
 	f.cache.register(fs)
+	f.network.register(fs)
 }
 
 // loadRepository loads dir, or the bundled samples when dir is empty.
@@ -142,12 +146,17 @@ func (f *engineFlags) options(stores *storeSet) (engine.Options, error) {
 	if f.workers < 1 {
 		return engine.Options{}, errors.New("--workers must be at least 1")
 	}
+	network, err := f.network.options(&f.cache)
+	if err != nil {
+		return engine.Options{}, err
+	}
 	return engine.Options{
 		Python:       f.python,
 		Workers:      f.workers,
 		Timeout:      f.timeout,
 		Clock:        clock,
 		NewTestStore: stores.newTestStore,
+		Network:      network,
 	}, nil
 }
 
@@ -170,6 +179,10 @@ func startEngine(ctx context.Context, opts engine.Options) func(*repo.Repository
 			return nil, s.err
 		}
 		s.e.Use(r)
+		if err := s.e.NetworkErr(); err != nil {
+			s.e.Close()
+			return nil, fmt.Errorf("network fixtures: %w", err)
+		}
 		return s.e, nil
 	}
 }

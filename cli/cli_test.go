@@ -215,7 +215,7 @@ this is not json
 		t.Errorf("bad line not reported by file and line: %q", errOut)
 	}
 	var rep struct {
-		Summary map[string]int
+		Summary map[string]float64
 		Matches []struct {
 			Rule, Title, File string
 			Line              int

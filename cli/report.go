@@ -43,6 +43,8 @@ type textReport struct {
 	st        theme.TextStyles
 	showCache bool
 	root      string
+	// showCalls prints every outside call (failed ones always show).
+	showCalls bool
 }
 
 func newTextReport(w io.Writer, st theme.TextStyles, showCache bool) *textReport {
@@ -109,6 +111,7 @@ func (t *textReport) test(d *repo.Detection, tr engine.TestResult) {
 			fmt.Fprintf(t.w, "        %s %s\n", t.st.Accent.Render("cache"), formatOp(op))
 		}
 	}
+	t.calls(r)
 }
 
 func (t *textReport) traceback(tb string, indent int) {
@@ -333,6 +336,8 @@ type jsonTest struct {
 	Stdout     string                  `json:"stdout"`
 	DurationMS float64                 `json:"duration_ms"`
 	CacheOps   []cache.Op              `json:"cache_ops"`
+	// NetworkCalls are the test's outside calls (HTTP, AWS).
+	NetworkCalls []engine.NetworkCall `json:"network_calls"`
 }
 
 type jsonFunction struct {
@@ -370,6 +375,7 @@ func writeJSONReport(w io.Writer, r *repo.Repository, reports []engine.Detection
 			jt := jsonTest{
 				Name: tr.Name, Passed: tr.Passed, Expected: tr.Expected, Failure: tr.Failure,
 				Result: json.RawMessage("null"), Functions: map[string]jsonFunction{}, CacheOps: []cache.Op{},
+				NetworkCalls: []engine.NetworkCall{},
 			}
 			if res != nil {
 				if len(res.Output) > 0 {
@@ -395,6 +401,9 @@ func writeJSONReport(w io.Writer, r *repo.Repository, reports []engine.Detection
 				jt.DurationMS = float64(res.Duration.Microseconds()) / 1000
 				if res.CacheOps != nil {
 					jt.CacheOps = res.CacheOps
+				}
+				if res.NetworkCalls != nil {
+					jt.NetworkCalls = res.NetworkCalls
 				}
 			}
 			jd.Tests = append(jd.Tests, jt)

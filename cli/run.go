@@ -7,12 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rulebench/rulebench/cache"
 	"github.com/rulebench/rulebench/engine"
+	"github.com/rulebench/rulebench/engine/alerts"
 	"github.com/rulebench/rulebench/engine/events"
 	"github.com/rulebench/rulebench/engine/repo"
 	"github.com/rulebench/rulebench/ui/theme"
@@ -20,10 +21,13 @@ import (
 
 type runFlags struct {
 	engineFlags
-	events listFlag
-	rules  listFlag
-	format string
-	color  string
+	events   listFlag
+	rules    listFlag
+	format   string
+	color    string
+	matches  bool
+	progress string
+	rate     rateFlags
 }
 
 func runRun(ctx context.Context, args []string, env Env) int {
@@ -31,14 +35,19 @@ func runRun(ctx context.Context, args []string, env Env) int {
 	fs := flag.NewFlagSet("rulebench run", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	f.engineFlags.register(fs)
-	fs.Var(&f.events, "events", "JSON, JSON-array or JSONL file (or directory; .gz too) of events (repeatable)")
+	f.rate.register(fs)
+	fs.Var(&f.events, "events", "JSON, JSON-array or JSONL file, gzip-compressed or not, or a directory of them (repeatable)")
 	fs.Var(&f.rules, "rule", "run only this detection (ID or glob), on every event whatever its log type (repeatable)")
 	fs.StringVar(&f.format, "format", "text", "output: text, json or jsonl")
 	fs.StringVar(&f.color, "color", "auto", "colour text output: auto, always or never")
+	fs.BoolVar(&f.matches, "matches", true, "report every match (-matches=false: alerts and profile only)")
+	fs.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (when it is a terminal), always or never")
 	fs.Usage = func() {
 		fmt.Fprintf(env.Stderr, "Usage: rulebench run [DIR] --events FILE [--rule ID] [flags]\n\n"+
-			"Runs the detections of DIR (default: the bundled samples) over events, in order, against one\n"+
-			"shared cache, and prints every match with its title, dedup, alert context and the rest.\n"+
+			"Replays events through the detections of DIR (default: the bundled samples), in input order,\n"+
+			"against one shared cache, on every CPU. Prints every match (title, dedup, alert context and the\n"+
+			"rest), the alerts Panther would raise from them (grouped by dedup string, DedupPeriodMinutes\n"+
+			"on event time, Threshold) and what each detection cost per event.\n"+
 			"Without --rule, an event reaches the rules whose LogTypes hold its p_log_type.\n\n")
 		fs.PrintDefaults()
 	}
@@ -52,6 +61,9 @@ func runRun(ctx context.Context, args []string, env Env) int {
 	}
 	if len(f.events) == 0 {
 		return usageError(env, "run", errors.New("--events is required"))
+	}
+	if err := f.rate.check(); err != nil {
+		return usageError(env, "run", err)
 	}
 	switch f.format {
 	case "text", "json", "jsonl":
@@ -82,188 +94,229 @@ func runRun(ctx context.Context, args []string, env Env) int {
 	for _, e := range r.Errors {
 		fmt.Fprintf(env.Stderr, "load error: %s\n", relLoadError(r.Root, e))
 	}
-	evs, inputErrs, err := events.ReadAll(f.events)
+	dets, err := selectForRun(r, f.rules)
+	if err != nil {
+		return usageError(env, "run", err)
+	}
+	reader, err := events.Open(f.events)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "rulebench run: %v\n", err)
 		return ExitRuntime
 	}
-	for _, e := range inputErrs {
-		fmt.Fprintf(env.Stderr, "bad input: %v\n", e)
-	}
-	targets, err := routeEvents(r, evs, f.rules)
-	if err != nil {
-		return usageError(env, "run", err)
-	}
-
+	defer reader.Close()
 	eng, err := ready(r)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "rulebench run: %v\n", err)
 		return ExitRuntime
 	}
 	defer eng.Close()
+	noteNetwork(env.Stderr, eng)
 
-	outcomes, err := evaluateAll(ctx, eng, targets, evs, stores.Shared, opts.Workers)
+	rep := &replayReport{root: r.Root, cache: stores.Describe, grouper: alerts.New(), keepMatches: f.matches && f.format == "json"}
+	st := colorMode(f.color, env.IsTerminal)
+	var emit func(outcome)
+	switch f.format {
+	case "text":
+		if f.matches {
+			emit = func(o outcome) { writeOutcomeText(env.Stdout, st, r.Root, o, f.cache.show, f.network.showCalls) }
+		}
+	case "jsonl":
+		enc := json.NewEncoder(env.Stdout)
+		if f.matches {
+			emit = func(o outcome) { _ = enc.Encode(toJSONOutcome(r.Root, o)) }
+		}
+	}
+	bar := newProgressBar(env, f.progress, reader)
+	bar.start()
+	summary, err := eng.Stream(ctx, reader, engine.StreamOptions{
+		Detections: dets,
+		AllEvents:  len(f.rules) > 0,
+		Store:      stores.Shared,
+		OnResult: func(sr engine.StreamResult) {
+			o := outcome{Event: sr.Event, Result: sr.Result, Time: sr.EventTime}
+			rep.add(sr.Detection, o)
+			bar.count(sr.Result)
+			if emit != nil {
+				emit(o)
+			}
+		},
+		OnBad: func(ev events.Event, err error) {
+			rep.addBad(err)
+			bar.clear()
+			fmt.Fprintf(env.Stderr, "bad input: %v\n", err)
+		},
+		OnInputError: func(err error) {
+			rep.addBad(err)
+			bar.clear()
+			fmt.Fprintf(env.Stderr, "bad input: %v\n", err)
+		},
+	})
+	bar.stop()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "rulebench run: %v\n", err)
+		if ctx.Err() != nil {
+			return ExitFailed
+		}
 		return ExitRuntime
 	}
-	rep := runReport{Root: r.Root, Cache: stores.Describe, Events: len(evs)}
-	for _, e := range inputErrs {
-		rep.BadInput = append(rep.BadInput, e.Error())
-	}
-	for _, o := range outcomes {
-		switch {
-		case o.Result.Error != nil:
-			rep.Errors = append(rep.Errors, o)
-		case o.Result.Alerted:
-			rep.Matches = append(rep.Matches, o)
-		}
+	rep.summary = summary
+	if rep.network, err = projectCalls(ctx, eng, summary, f.rate); err != nil {
+		fmt.Fprintf(env.Stderr, "rulebench run: %v\n", err)
 	}
 	switch f.format {
 	case "json":
-		err = writeRunJSON(env.Stdout, rep)
+		err = writeReplayJSON(env.Stdout, rep)
 	case "jsonl":
-		err = writeRunJSONL(env.Stdout, rep)
+		err = writeReplayJSONL(env.Stdout, rep)
 	default:
-		writeRunText(env.Stdout, colorMode(f.color, env.IsTerminal), rep, f.cache.show)
+		writeReplayText(env.Stdout, st, rep, f.cache.show)
 	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "rulebench run: %v\n", err)
 		return ExitRuntime
 	}
-	if len(rep.Errors) > 0 || len(rep.BadInput) > 0 || len(r.Errors) > 0 {
+	if rep.errors > 0 || len(rep.badInput) > 0 || len(r.Errors) > 0 {
 		return ExitFailed
 	}
 	return ExitOK
 }
 
-// target is one detection and the events (indexes into the input) it sees.
-type target struct {
-	det    *repo.Detection
-	events []int
-}
-
-// routeEvents decides which detections see which events: named rules see
-// everything; otherwise enabled detections see events of their log types.
-func routeEvents(r *repo.Repository, evs []events.Event, named []string) ([]target, error) {
-	var dets []*repo.Detection
+// selectForRun picks the detections: the named ones (any kind, enabled or
+// not), or every enabled rule.
+func selectForRun(r *repo.Repository, named []string) ([]*repo.Detection, error) {
 	if len(named) > 0 {
-		dets = r.Select(repo.Filter{IDs: named})
+		dets := r.Select(repo.Filter{IDs: named})
 		if len(dets) == 0 {
 			return nil, fmt.Errorf("--rule %s: no such detection", strings.Join(named, ","))
 		}
-	} else {
-		dets = r.Select(repo.Filter{SkipDisabled: true})
+		return dets, nil
 	}
-	var targets []target
-	for _, d := range dets {
-		t := target{det: d}
-		for i, ev := range evs {
-			if len(named) > 0 || d.AppliesTo(eventType(ev.Raw, d.Kind)) {
-				t.events = append(t.events, i)
-			}
-		}
-		if len(t.events) > 0 {
-			targets = append(targets, t)
-		}
-	}
-	return targets, nil
-}
-
-// eventType is the log type of an event, or the resource type of a resource.
-func eventType(raw []byte, kind repo.Kind) string {
-	if kind == repo.KindPolicy {
-		for _, key := range []string{"ResourceType", "resourceType", "p_resource_type"} {
-			if v, ok := events.StringField(raw, key); ok {
-				return v
-			}
-		}
-	}
-	v, _ := events.StringField(raw, "p_log_type")
-	return v
+	return r.Select(repo.Filter{SkipDisabled: true, Kinds: []repo.Kind{repo.KindRule}}), nil
 }
 
 // outcome is one detection's result on one input event.
 type outcome struct {
 	Event  events.Event
 	Result *engine.Result
+	Time   time.Time
 }
 
-// evaluateAll runs each detection over its events in input order; different
-// detections run in parallel.
-func evaluateAll(ctx context.Context, eng *engine.Engine, targets []target, evs []events.Event, store cache.Store, parallel int) ([]outcome, error) {
-	var mu sync.Mutex
-	var outcomes []outcome
-	var firstErr error
-	sem := make(chan struct{}, max(parallel, 1))
-	var wg sync.WaitGroup
-	for _, t := range targets {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(t target) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			raws := make([]json.RawMessage, len(t.events))
-			for i, idx := range t.events {
-				raws[i] = evs[idx].Raw
-			}
-			results, err := eng.Evaluate(ctx, t.det, raws, engine.EvalOptions{Store: store})
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			for i, res := range results {
-				if res != nil {
-					outcomes = append(outcomes, outcome{Event: evs[t.events[i]], Result: res})
-				}
-			}
-		}(t)
-	}
-	wg.Wait()
-	sort.SliceStable(outcomes, func(i, j int) bool {
-		if outcomes[i].Event.Seq != outcomes[j].Event.Seq {
-			return outcomes[i].Event.Seq < outcomes[j].Event.Seq
+// replayReport accumulates what a replay found.
+type replayReport struct {
+	// mu: results arrive from the workers' goroutines, input errors from
+	// the reader's.
+	mu          sync.Mutex
+	root        string
+	cache       string
+	grouper     *alerts.Grouper
+	keepMatches bool
+	matches     []outcome
+	matched     int64
+	errors      int64
+	badInput    []string
+	alertsBy    map[string]int
+	summary     *engine.StreamSummary
+	// network projects the run's outside calls (nil: none made).
+	network *networkReport
+}
+
+func (rep *replayReport) add(d *repo.Detection, o outcome) {
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
+	ev := alerts.Event{File: relPath(rep.root, o.Event.File), Line: o.Event.Line, Seq: o.Event.Seq, Time: o.Time}
+	m := alerts.Match{Detection: d, Event: ev}
+	if o.Result.Error != nil {
+		rep.errors++
+		m.Err = o.Result.Error.Type + ": " + o.Result.Error.Message
+	} else {
+		rep.matched++
+		if a := o.Result.Alert; a != nil {
+			m.Title, m.Dedup, m.Severity = a.Title, a.Dedup, a.Severity
+			m.Destinations, m.Suppressed, m.AlertContext = a.Destinations, a.Suppressed, a.AlertContext
 		}
-		return outcomes[i].Result.DetectionID < outcomes[j].Result.DetectionID
-	})
-	return outcomes, firstErr
+	}
+	opened := len(rep.grouper.Alerts())
+	alert := rep.grouper.Add(m)
+	if len(rep.grouper.Alerts()) > opened && len(alert.Samples) == 1 {
+		// The first event of each alert is kept whole, for display.
+		alert.Samples[0].Raw = append(json.RawMessage(nil), o.Event.Raw...)
+	}
+	if rep.keepMatches {
+		rep.matches = append(rep.matches, o)
+	}
 }
 
-type runReport struct {
-	Root     string
-	Cache    string
-	Events   int
-	Matches  []outcome
-	Errors   []outcome
-	BadInput []string
+func (rep *replayReport) addBad(err error) {
+	rep.mu.Lock()
+	rep.badInput = append(rep.badInput, err.Error())
+	rep.mu.Unlock()
 }
 
-func writeRunText(w io.Writer, st theme.TextStyles, rep runReport, showCache bool) {
+// profileRow is one detection's line in the cost table.
+type profileRow struct {
+	Rule                string  `json:"rule"`
+	Events              int64   `json:"events"`
+	Matched             int64   `json:"matched"`
+	Errors              int64   `json:"errors"`
+	Alerts              int     `json:"alerts"`
+	MeanUS              float64 `json:"mean_us"`
+	P99US               float64 `json:"p99_us"`
+	CacheCalls          int64   `json:"cache_calls"`
+	CacheCallsPerEvent  float64 `json:"cache_calls_per_event"`
+	CacheCallsUnmatched int64   `json:"cache_calls_unmatched"`
+	// CacheBeforeNeeded flags the "cache before it is necessary" pitfall:
+	// most cache calls were made on events the rule did not match.
+	CacheBeforeNeeded bool `json:"cache_before_needed"`
+}
+
+func (rep *replayReport) profile() []profileRow {
+	alertsPerRule := map[string]int{}
+	for _, a := range rep.grouper.Delivered() {
+		if !a.Error {
+			alertsPerRule[a.RuleID]++
+		}
+	}
+	var rows []profileRow
+	for _, p := range rep.summary.Profiles {
+		row := profileRow{
+			Rule: p.Detection.ID, Events: p.Events, Matched: p.Matched, Errors: p.Errors,
+			Alerts: alertsPerRule[p.Detection.ID],
+			MeanUS: float64(p.Mean().Nanoseconds()) / 1000, P99US: float64(p.Percentile(0.99).Nanoseconds()) / 1000,
+			CacheCalls: p.CacheCalls, CacheCallsPerEvent: p.CallsPerEvent(), CacheCallsUnmatched: p.CacheCallsUnmatched,
+		}
+		// Flag rules that reach the cache on events they do not match more
+		// than on those they do (and more than a handful of times).
+		row.CacheBeforeNeeded = p.CacheCallsUnmatched > 10 && p.CacheCallsUnmatched*2 > p.CacheCalls
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+func writeOutcomeText(w io.Writer, st theme.TextStyles, root string, o outcome, showCache, showCalls bool) {
 	field := func(name, value string) {
 		if value != "" {
 			fmt.Fprintf(w, "  %-14s %s\n", st.Muted.Render(name), value)
 		}
 	}
-	for _, o := range rep.Matches {
-		res, a := o.Result, o.Result.Alert
-		fmt.Fprintf(w, "%s %s %s\n", st.Pass.Render("MATCH"), st.Header.Render(res.DetectionID),
-			st.Muted.Render(fmt.Sprintf("%s:%d", relPath(rep.Root, o.Event.File), o.Event.Line)))
-		if a != nil {
+	res := o.Result
+	where := st.Muted.Render(fmt.Sprintf("%s:%d", relPath(root, o.Event.File), o.Event.Line))
+	if res.Error != nil {
+		fmt.Fprintf(w, "%s %s %s\n  %s\n", st.Fail.Render("ERROR"), st.Header.Render(res.DetectionID), where, res.Error.Error())
+		if tb := strings.TrimSpace(res.Error.Traceback); tb != "" {
+			for _, line := range strings.Split(lastLinesOf(tb, 8), "\n") {
+				fmt.Fprintf(w, "    %s\n", st.Muted.Render(line))
+			}
+		}
+	} else {
+		fmt.Fprintf(w, "%s %s %s\n", st.Pass.Render("MATCH"), st.Header.Render(res.DetectionID), where)
+		if a := res.Alert; a != nil {
 			field("title", a.Title)
 			field("dedup", a.Dedup)
 			field("severity", a.Severity)
-			switch {
-			case a.Suppressed:
-				field("destinations", "none (suppressed by destinations())")
-			case len(a.Destinations) == 0:
-				field("destinations", "default (by severity)")
-			default:
-				field("destinations", strings.Join(a.Destinations, ", "))
-			}
-			field("description", a.Description)
-			field("reference", a.Reference)
-			field("runbook", a.Runbook)
+			field("destinations", destinationText(a))
+			field("description", strings.TrimSpace(a.Description))
+			field("reference", strings.TrimSpace(a.Reference))
+			field("runbook", strings.TrimSpace(a.Runbook))
 			if string(a.AlertContext) != "{}" {
 				field("alert_context", string(a.AlertContext))
 			}
@@ -271,33 +324,122 @@ func writeRunText(w io.Writer, st theme.TextStyles, rep runReport, showCache boo
 		for _, name := range res.FunctionErrors() {
 			field(name+"()", st.Warn.Render(res.Functions[name].Error.Error()))
 		}
-		if res.Stdout != "" {
-			field("printed", strings.TrimRight(strings.ReplaceAll(res.Stdout, "\n", "\n                 "), " \n"))
-		}
-		if showCache {
-			for _, op := range res.CacheOps {
-				field("cache", formatOp(op))
-			}
-		}
-		fmt.Fprintln(w)
 	}
-	for _, o := range rep.Errors {
-		fmt.Fprintf(w, "%s %s %s\n  %s\n", st.Fail.Render("ERROR"), st.Header.Render(o.Result.DetectionID),
-			st.Muted.Render(fmt.Sprintf("%s:%d", relPath(rep.Root, o.Event.File), o.Event.Line)), o.Result.Error.Error())
-		if tb := strings.TrimSpace(o.Result.Error.Traceback); tb != "" {
-			for _, line := range strings.Split(lastLinesOf(tb, 8), "\n") {
-				fmt.Fprintf(w, "    %s\n", st.Muted.Render(line))
-			}
-		}
-		if showCache {
-			for _, op := range o.Result.CacheOps {
-				field("cache", formatOp(op))
-			}
-		}
-		fmt.Fprintln(w)
+	if res.Stdout != "" {
+		field("printed", strings.TrimRight(strings.ReplaceAll(res.Stdout, "\n", "\n                 "), " \n"))
 	}
-	fmt.Fprintf(w, "%d events, %d matches, %d rule errors, %d bad input lines %s\n",
-		rep.Events, len(rep.Matches), len(rep.Errors), len(rep.BadInput), st.Muted.Render("(cache: "+rep.Cache+")"))
+	if showCache {
+		for _, op := range res.CacheOps {
+			field("cache", formatOp(op))
+		}
+	}
+	for _, c := range res.NetworkCalls {
+		if showCalls || callFailed(c) {
+			field("call", formatCall(root, c))
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+func destinationText(a *engine.Alert) string {
+	switch {
+	case a.Suppressed:
+		return "none (suppressed by destinations())"
+	case len(a.Destinations) == 0:
+		return "default (by severity)"
+	}
+	return strings.Join(a.Destinations, ", ")
+}
+
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05")
+}
+
+func writeReplayText(w io.Writer, st theme.TextStyles, rep *replayReport, showCache bool) {
+	all := rep.grouper.Alerts()
+	var delivered, held, errs []*alerts.Alert
+	for _, a := range all {
+		switch {
+		case a.Error:
+			errs = append(errs, a)
+		case a.Delivered:
+			delivered = append(delivered, a)
+		default:
+			held = append(held, a)
+		}
+	}
+	alerts.BySeverity(delivered)
+	fmt.Fprintf(w, "%s\n", st.Header.Render(fmt.Sprintf("Alerts (%d)", len(delivered))))
+	for _, a := range delivered {
+		fmt.Fprintf(w, "  %-8s %s  %s\n", severityStyle(st, a.Severity).Render(a.Severity), st.Bold.Render(a.Title), st.Muted.Render(a.RuleID))
+		fmt.Fprintf(w, "           %d event(s), %s → %s, dedup %q\n", a.Events, timeText(a.FirstTime), timeText(a.LastTime), a.Dedup)
+		var refs []string
+		for _, s := range a.Samples {
+			refs = append(refs, fmt.Sprintf("%s:%d", s.File, s.Line))
+		}
+		more := ""
+		if a.Events > len(a.Samples) {
+			more = fmt.Sprintf(" (+%d more)", a.Events-len(a.Samples))
+		}
+		fmt.Fprintf(w, "           events %s%s\n", strings.Join(refs, ", "), more)
+		if a.Suppressed {
+			fmt.Fprintf(w, "           destinations: none (suppressed)\n")
+		} else if len(a.Destinations) > 0 {
+			fmt.Fprintf(w, "           destinations: %s\n", strings.Join(a.Destinations, ", "))
+		}
+	}
+	if len(held) > 0 {
+		fmt.Fprintf(w, "%s\n", st.Muted.Render(fmt.Sprintf("  %d more group(s) stayed below their Threshold and were not delivered", len(held))))
+	}
+	if len(errs) > 0 {
+		fmt.Fprintf(w, "\n%s\n", st.Fail.Render(fmt.Sprintf("Rule errors (%d)", len(errs))))
+		for _, a := range errs {
+			fmt.Fprintf(w, "  %s: %s (%d event(s), first at %s:%d)\n", a.RuleID, a.Title, a.Events, a.Samples[0].File, a.Samples[0].Line)
+		}
+	}
+	rows := rep.profile()
+	fmt.Fprintf(w, "\n%s\n", st.Header.Render("Profile"))
+	fmt.Fprintf(w, "  %-44s %9s %8s %6s %6s %9s %9s %9s %9s\n", "RULE", "EVENTS", "MATCHED", "ERRORS", "ALERTS", "MEAN", "P99", "CACHE/EV", "CACHE-NM")
+	for _, row := range rows {
+		flag := ""
+		if row.CacheBeforeNeeded {
+			flag = st.Warn.Render("  ⚠ cache used before it is necessary")
+		}
+		fmt.Fprintf(w, "  %-44s %9d %8d %6d %6d %8.1fµ %8.1fµ %9.3f %9d%s\n", trimTo(row.Rule, 44), row.Events, row.Matched, row.Errors,
+			row.Alerts, row.MeanUS, row.P99US, row.CacheCallsPerEvent, row.CacheCallsUnmatched, flag)
+	}
+	s := rep.summary
+	rate := 0.0
+	if s.Duration > 0 {
+		rate = float64(s.Events) / s.Duration.Seconds()
+	}
+	if rep.network != nil {
+		writeProjectionText(w, st, rep.network.RateProjection, rep.network.Mode)
+	}
+	fmt.Fprintf(w, "\n%d events, %d matches, %d alerts, %d rule errors, %d bad input lines %s\n",
+		s.Events, rep.matched, len(delivered), rep.errors, len(rep.badInput),
+		st.Muted.Render(fmt.Sprintf("(%.1fs, %.0f events/s, cache: %s)", s.Duration.Seconds(), rate, rep.cache)))
+	_ = showCache
+}
+
+func severityStyle(st theme.TextStyles, sev string) interface{ Render(...string) string } {
+	switch sev {
+	case "CRITICAL", "HIGH":
+		return st.Fail
+	case "MEDIUM":
+		return st.Warn
+	}
+	return st.Muted
+}
+
+func trimTo(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }
 
 type jsonOutcome struct {
@@ -306,6 +448,7 @@ type jsonOutcome struct {
 	File         string                           `json:"file"`
 	Line         int                              `json:"line"`
 	Seq          int64                            `json:"seq"`
+	EventTime    string                           `json:"event_time,omitempty"`
 	Title        string                           `json:"title,omitempty"`
 	Dedup        string                           `json:"dedup,omitempty"`
 	Severity     string                           `json:"severity,omitempty"`
@@ -321,6 +464,7 @@ type jsonOutcome struct {
 	Stdout       string                           `json:"stdout,omitempty"`
 	DurationMS   float64                          `json:"duration_ms"`
 	CacheOps     []cache.Op                       `json:"cache_ops"`
+	NetworkCalls []engine.NetworkCall             `json:"network_calls"`
 }
 
 func toJSONOutcome(root string, o outcome) jsonOutcome {
@@ -328,7 +472,13 @@ func toJSONOutcome(root string, o outcome) jsonOutcome {
 	j := jsonOutcome{
 		Kind: "match", Rule: res.DetectionID, File: relPath(root, o.Event.File), Line: o.Event.Line, Seq: o.Event.Seq,
 		Functions: res.Functions, Stdout: res.Stdout, DurationMS: float64(res.Duration.Microseconds()) / 1000,
-		CacheOps: res.CacheOps,
+		CacheOps: res.CacheOps, NetworkCalls: res.NetworkCalls,
+	}
+	if j.NetworkCalls == nil {
+		j.NetworkCalls = []engine.NetworkCall{}
+	}
+	if !o.Time.IsZero() {
+		j.EventTime = o.Time.UTC().Format(time.RFC3339Nano)
 	}
 	if j.CacheOps == nil {
 		j.CacheOps = []cache.Op{}
@@ -346,42 +496,172 @@ func toJSONOutcome(root string, o outcome) jsonOutcome {
 	return j
 }
 
-func writeRunJSON(w io.Writer, rep runReport) error {
+type replaySummary struct {
+	Events     int64   `json:"events"`
+	Matches    int64   `json:"matches"`
+	Alerts     int     `json:"alerts"`
+	Held       int     `json:"alerts_below_threshold"`
+	Errors     int64   `json:"errors"`
+	BadInput   int     `json:"bad_input"`
+	DurationMS int64   `json:"duration_ms"`
+	EventsPerS float64 `json:"events_per_second"`
+}
+
+func (rep *replayReport) summaryJSON() replaySummary {
+	s := replaySummary{Events: rep.summary.Events, Matches: rep.matched, Errors: rep.errors, BadInput: len(rep.badInput),
+		DurationMS: rep.summary.Duration.Milliseconds()}
+	if rep.summary.Duration > 0 {
+		s.EventsPerS = float64(rep.summary.Events) / rep.summary.Duration.Seconds()
+	}
+	for _, a := range rep.grouper.Alerts() {
+		switch {
+		case a.Error:
+		case a.Delivered:
+			s.Alerts++
+		default:
+			s.Held++
+		}
+	}
+	return s
+}
+
+func writeReplayJSON(w io.Writer, rep *replayReport) error {
 	out := struct {
-		Summary struct {
-			Events   int `json:"events"`
-			Matches  int `json:"matches"`
-			Errors   int `json:"errors"`
-			BadInput int `json:"bad_input"`
-		} `json:"summary"`
-		Cache    string        `json:"cache"`
-		Matches  []jsonOutcome `json:"matches"`
-		Errors   []jsonOutcome `json:"errors"`
-		BadInput []string      `json:"bad_input"`
-	}{Cache: rep.Cache, Matches: []jsonOutcome{}, Errors: []jsonOutcome{}, BadInput: rep.BadInput}
-	out.Summary.Events, out.Summary.Matches, out.Summary.Errors, out.Summary.BadInput = rep.Events, len(rep.Matches), len(rep.Errors), len(rep.BadInput)
+		Summary  replaySummary   `json:"summary"`
+		Cache    string          `json:"cache"`
+		Alerts   []*alerts.Alert `json:"alerts"`
+		Profile  []profileRow    `json:"profile"`
+		Matches  []jsonOutcome   `json:"matches"`
+		Errors   []jsonOutcome   `json:"errors"`
+		BadInput []string        `json:"bad_input"`
+		Network  *networkReport  `json:"network"`
+	}{Summary: rep.summaryJSON(), Cache: rep.cache, Alerts: rep.grouper.Alerts(), Profile: rep.profile(), Network: rep.network,
+		Matches: []jsonOutcome{}, Errors: []jsonOutcome{}, BadInput: rep.badInput}
+	if out.Alerts == nil {
+		out.Alerts = []*alerts.Alert{}
+	}
 	if out.BadInput == nil {
 		out.BadInput = []string{}
 	}
-	for _, o := range rep.Matches {
-		out.Matches = append(out.Matches, toJSONOutcome(rep.Root, o))
-	}
-	for _, o := range rep.Errors {
-		out.Errors = append(out.Errors, toJSONOutcome(rep.Root, o))
+	for _, o := range rep.matches {
+		if o.Result.Error != nil {
+			out.Errors = append(out.Errors, toJSONOutcome(rep.root, o))
+		} else {
+			out.Matches = append(out.Matches, toJSONOutcome(rep.root, o))
+		}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }
 
-func writeRunJSONL(w io.Writer, rep runReport) error {
+func writeReplayJSONL(w io.Writer, rep *replayReport) error {
 	enc := json.NewEncoder(w)
-	all := append(append([]outcome{}, rep.Matches...), rep.Errors...)
-	sort.SliceStable(all, func(i, j int) bool { return all[i].Event.Seq < all[j].Event.Seq })
-	for _, o := range all {
-		if err := enc.Encode(toJSONOutcome(rep.Root, o)); err != nil {
+	for _, a := range rep.grouper.Alerts() {
+		if err := enc.Encode(struct {
+			Kind string `json:"kind"`
+			*alerts.Alert
+		}{"alert", a}); err != nil {
 			return err
 		}
 	}
-	return nil
+	for _, row := range rep.profile() {
+		if err := enc.Encode(struct {
+			Kind string `json:"kind"`
+			profileRow
+		}{"profile", row}); err != nil {
+			return err
+		}
+	}
+	return enc.Encode(struct {
+		Kind string `json:"kind"`
+		replaySummary
+	}{"summary", rep.summaryJSON()})
+}
+
+// progressBar draws events/s, matches, errors and ETA on stderr while a
+// replay runs, when stderr is a terminal.
+type progressBar struct {
+	w       io.Writer
+	on      bool
+	reader  *events.Reader
+	mu      sync.Mutex
+	matches int64
+	errors  int64
+	started time.Time
+	done    chan struct{}
+	wg      sync.WaitGroup
+}
+
+func newProgressBar(env Env, mode string, r *events.Reader) *progressBar {
+	on := mode == "always" || (mode == "auto" && env.ErrIsTerminal)
+	return &progressBar{w: env.Stderr, on: on, reader: r, done: make(chan struct{})}
+}
+
+func (b *progressBar) count(res *engine.Result) {
+	b.mu.Lock()
+	if res.Error != nil {
+		b.errors++
+	} else {
+		b.matches++
+	}
+	b.mu.Unlock()
+}
+
+func (b *progressBar) start() {
+	b.started = time.Now()
+	if !b.on {
+		return
+	}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-b.done:
+				return
+			case <-t.C:
+				b.draw()
+			}
+		}
+	}()
+}
+
+func (b *progressBar) draw() {
+	p := b.reader.Progress()
+	elapsed := time.Since(b.started).Seconds()
+	rate := float64(p.Events) / max(elapsed, 0.001)
+	eta := "-"
+	if p.TotalBytes > 0 && p.ReadBytes > 0 {
+		frac := float64(p.ReadBytes) / float64(p.TotalBytes)
+		if frac > 0 && frac <= 1 {
+			eta = time.Duration(elapsed * (1 - frac) / frac * float64(time.Second)).Round(time.Second).String()
+		}
+	}
+	b.mu.Lock()
+	m, e := b.matches, b.errors
+	b.mu.Unlock()
+	pct := 0.0
+	if p.TotalBytes > 0 {
+		pct = 100 * float64(p.ReadBytes) / float64(p.TotalBytes)
+	}
+	fmt.Fprintf(b.w, "\r\x1b[K%d events  %.0f/s  %d matches  %d errors  %.0f%%  ETA %s", p.Events, rate, m, e, pct, eta)
+}
+
+// clear erases the bar so a message can be printed on its line.
+func (b *progressBar) clear() {
+	if b.on {
+		fmt.Fprint(b.w, "\r\x1b[K")
+	}
+}
+
+func (b *progressBar) stop() {
+	if !b.on {
+		return
+	}
+	close(b.done)
+	b.wg.Wait()
+	b.clear()
 }

@@ -88,11 +88,13 @@ func runTest(ctx context.Context, args []string, env Env) int {
 	}
 	text := newTextReport(out, colorMode(f.color, isTerminal), f.cache.show)
 	text.root = r.Root
+	text.showCalls = f.network.showCalls
 
 	var reports []engine.DetectionReport
 	eng, err := ready(r)
 	if eng != nil {
 		defer eng.Close()
+		noteNetwork(env.Stderr, eng)
 	}
 	if len(dets) > 0 {
 		if err != nil {

@@ -40,6 +40,9 @@ type Options struct {
 	// BytecodeCache is where compiled rules are cached between runs (""
 	// means the user cache directory; "off" disables caching).
 	BytecodeCache string
+	// Network says what rule code's outside calls (HTTP, AWS) do: answered
+	// from fixtures (the default) or sent out and recorded.
+	Network NetworkOptions
 }
 
 func bytecodeCache(setting string) string {
@@ -65,6 +68,8 @@ type Engine struct {
 
 	mu    sync.Mutex
 	loads map[string]worker.LoadReply
+
+	net networkState
 }
 
 // New starts the workers for r in the background and returns at once.
@@ -101,19 +106,21 @@ func Start(ctx context.Context, opts Options) (*Engine, error) {
 		PycachePrefix: bytecodeCache(opts.BytecodeCache),
 		Env:           opts.Env,
 	}
-	return &Engine{
-		opts:  opts,
-		wopts: wopts,
-		pool:  worker.NewPool(wopts, opts.Workers),
-		loads: map[string]worker.LoadReply{},
-	}, nil
+	e := &Engine{opts: opts, wopts: wopts, loads: map[string]worker.LoadReply{}}
+	if err := e.startNetwork(ctx); err != nil {
+		return nil, err
+	}
+	e.pool = worker.NewPool(wopts, opts.Workers)
+	return e, nil
 }
 
 // Use sets the repository the engine runs. It is meant to be called once,
 // right after Start; to pick up changed files, start a new Engine.
 func (e *Engine) Use(r *repo.Repository) {
 	e.repo = r
-	e.pool.Configure(workerConfig(r))
+	cfg := workerConfig(r)
+	cfg.Network = e.useNetwork(r)
+	e.pool.Configure(cfg)
 }
 
 func workerConfig(r *repo.Repository) worker.Config {
@@ -180,6 +187,8 @@ type job struct {
 	ops     map[int][]cache.Op
 	times   map[int]time.Time
 	loaded  bool // a load frame came back during the current request
+	// secrets masks results as they finish (set by run).
+	secrets *Secrets
 }
 
 func newJob(d *repo.Detection, evs []json.RawMessage) *job {
@@ -202,6 +211,7 @@ func (j *job) finish(item int, r *Result) {
 	}
 	r.CacheOps = j.ops[item]
 	delete(j.ops, item)
+	j.secrets.learnAndMask(r)
 	j.results[item] = r
 	if j.onResult != nil {
 		j.onResult(item, r)
@@ -313,6 +323,7 @@ func (e *Engine) run(ctx context.Context, jobs []*job, opts runOptions) error {
 		for ji, j := range pending {
 			e.pool.SetHome(j.det.ID, lease.Index())
 			j.loaded = false
+			j.secrets = e.net.secrets
 			wasLoaded[ji] = w.Loaded(j.det.ID)
 			first := j.next()
 			q.offset[ji] = first
@@ -377,7 +388,7 @@ func (e *Engine) run(ctx context.Context, jobs []*job, opts runOptions) error {
 
 func (e *Engine) recordLoad(id string, reply worker.LoadReply) {
 	e.mu.Lock()
-	e.loads[id] = reply
+	e.loads[id] = e.net.secrets.learnAndMaskLoad(reply)
 	e.mu.Unlock()
 }
 

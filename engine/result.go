@@ -61,6 +61,11 @@ type Result struct {
 	StdoutTruncated int64                     `json:"stdout_truncated,omitempty"`
 	CacheOps        []cache.Op                `json:"cache_ops,omitempty"`
 	Duration        time.Duration             `json:"duration_ns"`
+	// NetworkCalls are the outside calls (HTTP, AWS) the evaluation made.
+	NetworkCalls []NetworkCall `json:"network_calls,omitempty"`
+	// learned are secret values those calls received; they are masked,
+	// never shown.
+	learned []worker.Secret
 }
 
 // AlertFunctions are the functions run after a match, in Panther's order.
@@ -112,6 +117,8 @@ type itemResult struct {
 	DurationNS      int64                     `json:"duration_ns"`
 	Stdout          string                    `json:"stdout"`
 	StdoutTruncated int64                     `json:"stdout_truncated"`
+	NetworkCalls    []NetworkCall             `json:"network_calls"`
+	Secrets         []worker.Secret           `json:"secrets"`
 }
 
 // alertFields is Alert as the harness sends it: the alert context arrives as
@@ -144,6 +151,8 @@ func decodeResult(detection string, raw json.RawMessage) *Result {
 		Functions:       item.Functions,
 		Stdout:          item.Stdout,
 		StdoutTruncated: item.StdoutTruncated,
+		NetworkCalls:    item.NetworkCalls,
+		learned:         item.Secrets,
 		Duration:        time.Duration(item.DurationNS),
 	}
 	if item.Error == nil && item.Alert {
@@ -213,6 +222,15 @@ func judge(d *repo.Detection, t repo.Test, r *Result) TestResult {
 			parts[i] = name + "(): " + r.Functions[name].Error.Error()
 		}
 		tr.Failure = strings.Join(parts, "; ")
+		return tr
+	}
+	if missing := r.MissingFixtures(); len(missing) > 0 {
+		// Offline, a call without a fixture fails; rule code that swallows
+		// the error must not turn that into a pass.
+		tr.Failure = fmt.Sprintf("no fixture for %s (offline: add one to the fixtures directory)", missing[0].Target)
+		if len(missing) > 1 {
+			tr.Failure += fmt.Sprintf(" and %d more call(s)", len(missing)-1)
+		}
 		return tr
 	}
 	tr.Passed = true

@@ -114,6 +114,12 @@ func Open(paths []string) (*Reader, error) {
 	return r, nil
 }
 
+// Shallow makes Next skip full JSON validation of JSONL lines: a line that
+// starts with '{' and ends with '}' is returned as it is. For consumers that
+// parse every event anyway and report what they could not parse; call it
+// before the first Next.
+func (r *Reader) Shallow() { r.sc.shallow = true }
+
 // Next returns the next event. At the end of the input it returns io.EOF.
 // A *LineError or *FileError reports a problem with one value or one file;
 // call Next again to continue after it.

@@ -83,6 +83,50 @@ func (l *Lease) Release() {
 	p.mu.Unlock()
 }
 
+// AcquireAll leases every worker of the pool (a replay uses them all),
+// starting any that are down.
+func (p *Pool) AcquireAll(ctx context.Context) ([]*Lease, error) {
+	var leases []*Lease
+	for range p.slots {
+		l, err := p.Acquire(ctx, "")
+		if err != nil {
+			for _, held := range leases {
+				held.Release()
+			}
+			return nil, err
+		}
+		leases = append(leases, l)
+	}
+	return leases, nil
+}
+
+// Restart replaces the leased worker with a fresh process (after it died
+// or hung), keeping the lease.
+func (l *Lease) Restart(ctx context.Context) error {
+	p := l.pool
+	if l.Worker != nil {
+		l.Worker.Kill()
+		go l.Worker.Close()
+	}
+	nw, err := start(ctx, p.opts, workerCPU(l.index))
+	p.mu.Lock()
+	s := p.slots[l.index]
+	cfg, gen := p.cfg, p.gen
+	if err == nil {
+		s.w, s.startErr = nw, nil
+	}
+	p.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("restart worker: %w", err)
+	}
+	if err := nw.Configure(ctx, cfg, gen); err != nil {
+		nw.Kill()
+		return err
+	}
+	l.Worker = nw
+	return nil
+}
+
 // Acquire waits for the worker that is home to key (or, for a key without a
 // home yet, any idle worker, which becomes its home) and returns it running.
 // The empty key takes any idle worker and homes nothing.

@@ -28,6 +28,10 @@ type Config struct {
 	DataModels []DataModelSpec `json:"data_models"`
 	// SysPath entries are appended to sys.path (e.g. the repository root).
 	SysPath []string `json:"sys_path,omitempty"`
+	// Network is the harness's network settings (mode and fixtures, see
+	// network.py), encoded once for all workers; nil means offline without
+	// fixtures.
+	Network json.RawMessage `json:"network,omitempty"`
 }
 
 // GlobalSpec makes a helper module importable under its GlobalID.
@@ -62,6 +66,9 @@ type DetectionSpec struct {
 	Description string   `json:"description,omitempty"`
 	Reference   string   `json:"reference,omitempty"`
 	Runbook     string   `json:"runbook,omitempty"`
+	// Skip, when set, says why the module must not be imported (importing
+	// it killed a worker); evaluations report it as the import error.
+	Skip string `json:"skip,omitempty"`
 }
 
 // Item is one event (or test case) to evaluate.
@@ -85,6 +92,10 @@ type LoadReply struct {
 	Functions []string `json:"functions"`
 	Error     *PyError `json:"error"`
 	Stdout    string   `json:"stdout"`
+	// NetworkCalls are the outside calls module-level code made; Secrets
+	// the secret values it received (to be masked).
+	NetworkCalls []NetworkCall `json:"network_calls,omitempty"`
+	Secrets      []Secret      `json:"secrets,omitempty"`
 }
 
 // Job is one detection and the items to evaluate with it. The worker
@@ -183,6 +194,10 @@ type Worker struct {
 	nextID  uint64
 	Python  string
 	PID     int
+
+	// writeMu keeps frames whole when a replay writes batches while the
+	// goroutine serving it answers cache calls.
+	writeMu sync.Mutex
 
 	mu        sync.Mutex
 	dead      bool
@@ -288,6 +303,7 @@ func (w *Worker) Configure(ctx context.Context, cfg Config, gen int) error {
 		"globals":     nonNil(cfg.Globals),
 		"data_models": nonNil(cfg.DataModels),
 		"sys_path":    cfg.SysPath,
+		"network":     cfg.Network,
 	}, nil); err != nil {
 		return fmt.Errorf("configure worker: %w", err)
 	}
@@ -391,7 +407,7 @@ func (w *Worker) request(ctx context.Context, kind string, body map[string]any, 
 	for k, v := range body {
 		msg[k] = v
 	}
-	if err := writeFrame(w.toChild, msg); err != nil {
+	if err := w.send(msg); err != nil {
 		w.Kill()
 		return Frame{}, w.crashOr(fmt.Errorf("send %s: %w", kind, err))
 	}
@@ -464,7 +480,19 @@ func (w *Worker) answerCache(f Frame, h Handler) error {
 	} else {
 		reply.Value = value
 	}
-	return writeFrame(w.toChild, reply)
+	return w.send(reply)
+}
+
+func (w *Worker) send(v any) error {
+	w.writeMu.Lock()
+	defer w.writeMu.Unlock()
+	return writeFrame(w.toChild, v)
+}
+
+func (w *Worker) sendRaw(payload []byte) error {
+	w.writeMu.Lock()
+	defer w.writeMu.Unlock()
+	return writeRaw(w.toChild, payload)
 }
 
 type cacheReply struct {
@@ -534,7 +562,7 @@ func (w *Worker) Kill() {
 // Close asks the worker to exit and kills it if it does not.
 func (w *Worker) Close() error {
 	if w.Alive() {
-		_ = writeFrame(w.toChild, map[string]any{"t": reqExit})
+		_ = w.send(map[string]any{"t": reqExit})
 		select {
 		case <-w.exited:
 		case <-time.After(time.Second):

@@ -10,9 +10,10 @@ import sys
 import threading
 import time
 
-from rulebench import bridge
+from rulebench import bridge, network
 from rulebench.protocol import PROTOCOL_VERSION, Channel
 from rulebench.runner import RuleTimeout, Runner, describe_error
+from rulebench.stream import run_stream
 
 # Names the harness itself provides; a repository global cannot replace them
 # because the cache and event semantics depend on them.
@@ -157,12 +158,18 @@ def main(boot):
                 for directory in message.get("sys_path") or []:
                     if directory not in sys.path:
                         sys.path.append(directory)
+                network.configure(message.get("network"))
                 errors = runner.configure(message.get("data_models") or [])
                 channel.write({"t": "done", "id": request_id, "data_model_errors": errors})
             elif kind == "run":
                 run_jobs(channel, runner, request_id, message)
+            elif kind == "stream":
+                if not run_stream(channel, runner, request_id, message):
+                    return
             elif kind == "ping":
                 channel.write({"t": "done", "id": request_id})
+            elif kind == "network_stats":
+                channel.write({"t": "done", "id": request_id, "network": network.stats()})
             elif kind == "exit":
                 return
             else:

@@ -27,6 +27,9 @@ class Channel:
         self._rfd = read_fd
         self._wfd = write_fd
         self._buf = bytearray()
+        # Requests that arrived while a call waited for its answer (a replay
+        # sends the next batch before the current one is done).
+        self._pending = []
         # Rule code may call the cache from its own threads; one exchange at
         # a time keeps requests and replies paired.
         self.lock = threading.RLock()
@@ -46,6 +49,11 @@ class Channel:
 
     def read(self):
         """The next message from Go, or None when Go closed the pipe."""
+        if self._pending:
+            return self._pending.pop(0)
+        return self._read_frame()
+
+    def _read_frame(self):
         header = self._read_exact(4)
         if header is None:
             return None
@@ -55,7 +63,15 @@ class Channel:
         payload = self._read_exact(size)
         if payload is None:
             return None
-        return json.loads(payload)
+        # A frame may carry raw bytes after its JSON header, separated by a
+        # newline (Go's JSON never contains a raw one): replay batches send
+        # events exactly as read, unparsed.
+        split = payload.find(b"\n")
+        if split < 0:
+            return json.loads(payload)
+        message = json.loads(payload[:split])
+        message["_blob"] = payload[split + 1 :]
+        return message
 
     def write(self, message):
         data = encode(message)
@@ -68,10 +84,13 @@ class Channel:
         """Send a request to Go and wait for its reply (used for cache calls)."""
         with self.lock:
             self.write(message)
-            reply = self.read()
-        if reply is None:
-            raise ProtocolError("rulebench closed the channel during a call")
-        return reply
+            while True:
+                reply = self._read_frame()
+                if reply is None:
+                    raise ProtocolError("rulebench closed the channel during a call")
+                if reply.get("t") == "cache_reply":
+                    return reply
+                self._pending.append(reply)
 
 
 def _sanitize(value):

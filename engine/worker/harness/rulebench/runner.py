@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from panther_core.data_model import DataModel
 from panther_core.enriched_event import PantherEvent
 from panther_core.immutable import ImmutableContainerMixin, json_encoder
-from rulebench import bridge
+from rulebench import bridge, network
 
 MAX_GENERATED_FIELD_SIZE = 1000
 MAX_DEDUP_STRING_SIZE = 1000
@@ -420,6 +420,8 @@ class Runner:
         capture = Capture(self.capture_limit)
         error = self._guarded(lambda: det.load(), capture, timeout)
         reply = {"functions": det.functions()}
+        if network.calls is not None or network.learned is not None:
+            network.attach(reply)
         if error:
             det.setup_error = error
         if det.setup_error:
@@ -484,6 +486,8 @@ class Runner:
                 sys.stdout, sys.stderr = saved
                 bridge.context = None
         result["duration_ns"] = int((time.perf_counter() - started) * 1e9)
+        if network.calls is not None or network.learned is not None:
+            network.attach(result)
         if capture.total:
             result["stdout"] = capture.getvalue()
             if capture.total > capture.kept:

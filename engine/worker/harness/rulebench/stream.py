@@ -1,0 +1,269 @@
+"""Replay: many events through many detections, as fast as CPython allows.
+
+A stream session loads its detections once, then evaluates batches of raw
+events until Go ends it. Each event is parsed once and shown to every
+detection its log type routes it to. Only what matters comes back: matches
+and errors (with everything a unit test would show), events that could not
+be parsed, and per-detection counters and a time histogram.
+
+Progress is published in a small shared-memory file: the event being
+evaluated, the detection it is in, and the last event finished. Go reads it
+to order cache calls across workers (a detection's cache sees its events in
+input order), to tell a hung worker from a slow one, and to know exactly
+which event a dead worker was on. Results go back once per batch; if the
+process dies, Go replays the events whose results it never got, answering
+their cache calls from what it recorded the first time.
+"""
+
+import json
+import mmap
+import os
+import struct
+import sys
+import time
+
+from rulebench import bridge
+from rulebench import network as net
+from panther_core.enriched_event import PantherEvent
+from rulebench.runner import Capture, Detection, Evaluation, RuleTimeout, describe_error, plain
+
+# Layout of the progress file: done, current (unused: Go derives it from
+# done and the batch), detection (native int64s; -1 while parsing).
+_PROGRESS = struct.Struct("=qqq")
+DET_BITS = 16
+
+
+class Progress:
+    def __init__(self, path):
+        fd = os.open(path, os.O_RDWR)
+        try:
+            self.mm = mmap.mmap(fd, _PROGRESS.size)
+        finally:
+            os.close(fd)
+        self.pack = struct.Struct("=q").pack_into
+
+    def current(self, seq, det):
+        self.pack(self.mm, 8, seq)
+        self.pack(self.mm, 16, det)
+
+    def detection(self, det):
+        self.pack(self.mm, 16, det)
+
+    def done(self, seq):
+        self.pack(self.mm, 0, seq)
+
+
+class Session:
+    def __init__(self, channel, runner, request_id, message):
+        self.channel = channel
+        self.runner = runner
+        self.request_id = request_id
+        self.timeout = message.get("timeout") or 0
+        self.want_alert = bool(message.get("alert", True))
+        self.dets = []
+        for index, spec in enumerate(message.get("detections") or []):
+            if spec.get("skip"):
+                det = Detection(spec, runner.data_models)
+                det.setup_error = {"type": "ImportError", "message": spec["skip"], "traceback": ""}
+                self.dets.append(det)
+                continue
+            if spec["id"] not in runner.detections:
+                reply = runner.load(spec, self.timeout)
+                reply.update({"t": "load", "id": request_id, "job": index})
+                channel.write(reply)
+            self.dets.append(runner.detections[spec["id"]])
+        self.all = [i for i in range(len(self.dets))] if message.get("all") else None
+        self.routes = {lt: tuple(idx) for lt, idx in (message.get("routes") or {}).items()}
+        self.progress = Progress(message["progress"])
+        # Main functions looked up once: replays apply no mocks.
+        self.fns = [getattr(d.module, d.main_function, None) if d.module is not None else None for d in self.dets]
+        # Per detection: True when it gets the data model (rules), False for
+        # other kinds; policies are None so that False from them (an alert)
+        # never takes the "no match" fast path.
+        self.modeled = [True if d.kind == "rule" else (None if d.kind == "policy" else False) for d in self.dets]
+        self._reset()
+
+    def _reset(self):
+        self.items = []
+        self.bad = []
+        # Cleared, not replaced: a batch in progress holds this dict.
+        if hasattr(self, "stats"):
+            self.stats.clear()
+        else:
+            self.stats = {}
+
+    def flush(self, batch_round, final, upto):
+        frame = {"t": "results", "id": self.request_id, "round": batch_round, "final": final, "upto": upto}
+        if self.items:
+            frame["items"] = self.items
+        if self.bad:
+            frame["bad"] = self.bad
+        if self.stats:
+            frame["stats"] = [[det] + st[:4] + [st[4]] for det, st in self.stats.items()]
+        self.channel.write(frame)
+        self._reset()
+
+    def run(self):
+        self.channel.write({"t": "ready", "id": self.request_id})
+        try:
+            while True:
+                message = self.channel.read()
+                if message is None:
+                    return False
+                kind = message.get("t")
+                if kind == "end":
+                    break
+                if kind == "batch":
+                    self.batch(message)
+        finally:
+            bridge.context = None
+        self.channel.write({"t": "done", "id": self.request_id})
+        return True
+
+    def batch(self, message):
+        """Evaluate one batch. The loop is written for speed: per event it
+        parses once, wraps once, and per detection does little more than
+        call the main function and count; matches and errors take the slow
+        path (_slow) that builds a full result."""
+        batch_round = message["round"]
+        seqs = message["seqs"]
+        sizes = message["sizes"]
+        blob = message["_blob"]
+        dets = self.dets
+        fns = self.fns
+        modeled_kind = self.modeled
+        routes = self.routes
+        everything = self.all
+        progress = self.progress
+        mark_det = progress.detection
+        mark_done = progress.done
+        watchdog = self.runner.watchdog
+        timeout = self.timeout
+        stats = self.stats
+        loads = json.loads
+        perf = time.perf_counter_ns
+        make_event = self.runner.data_models.for_log_type
+        capture = Capture(self.runner.capture_limit)
+        saved = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = capture
+        offset = 0
+        last = -1
+        try:
+            for seq, size in zip(seqs, sizes):
+                raw = blob[offset : offset + size]
+                offset += size
+                mark_det(-1)
+                try:
+                    data = loads(raw)
+                    if data.__class__ is not dict:
+                        raise ValueError("not a JSON object (found %s)" % type(data).__name__)
+                except ValueError as exc:
+                    self.bad.append([seq, str(exc)])
+                    mark_done(seq)
+                    last = seq
+                    continue
+                log_type = data.get("p_log_type")
+                targets = everything if everything is not None else routes.get(log_type, ())
+                if targets:
+                    watchdog.arm(timeout)
+                    modeled = plain_event = None
+                    for det_index in targets:
+                        fn = fns[det_index]
+                        if fn is None:
+                            continue
+                        if modeled_kind[det_index]:
+                            if modeled is None:
+                                modeled = PantherEvent(data, make_event(log_type))
+                            event = modeled
+                        else:
+                            if plain_event is None:
+                                plain_event = PantherEvent(data)
+                            event = plain_event
+                        bridge.context = (seq << DET_BITS) | det_index
+                        mark_det(det_index)
+                        printed = capture.total
+                        error = None
+                        started = perf()
+                        try:
+                            output = fn(event)
+                        except (Exception, RuleTimeout, SystemExit) as exc:  # pylint: disable=broad-except
+                            error = exc
+                            output = None
+                        elapsed = perf() - started
+                        st = stats.get(det_index)
+                        if st is None:
+                            st = stats[det_index] = [0, 0, 0, 0, {}]
+                        st[0] += 1
+                        st[3] += elapsed
+                        # Four histogram buckets per power of two (~19% wide).
+                        bits = elapsed.bit_length()
+                        b = elapsed if bits < 3 else bits * 4 + ((elapsed >> (bits - 3)) & 3)
+                        hist = st[4]
+                        hist[b] = hist.get(b, 0) + 1
+                        if error is None and output is False and modeled_kind[det_index] is not None:
+                            if net.calls is not None:
+                                # Only matches and errors go back; the calls
+                                # are still counted in network.stats().
+                                net.discard()
+                            continue  # the common case: no match
+                        self._slow(dets[det_index], det_index, seq, event, output, error, elapsed, st, capture, printed)
+                    watchdog.disarm()
+                mark_done(seq)
+                last = seq
+        finally:
+            sys.stdout, sys.stderr = saved
+            watchdog.disarm()
+        self.flush(batch_round, True, last)
+
+    def _slow(self, det, det_index, seq, event, output, error, elapsed, st, capture, printed):
+        main = det.main_function
+        if error is None and output.__class__ is bool:
+            if output is not (det.kind != "policy"):
+                if net.calls is not None:
+                    net.discard()
+                return
+            st[1] += 1
+            evaluation = Evaluation(det, self.want_alert)
+            evaluation.functions[main] = {"output": output, "duration_ns": elapsed}
+            result = {"functions": evaluation.functions, "output": output, "alert": True, "duration_ns": elapsed}
+            try:
+                if self.want_alert:
+                    result["alert_fields"] = evaluation.alert_fields(event)
+            except RuleTimeout as exc:
+                name = evaluation.current or "alert functions"
+                evaluation.functions.setdefault(name, {})["error"] = describe_error(exc, det.path)
+            self._keep(result, seq, det_index, capture, printed)
+            return
+        st[2] += 1
+        if error is None:
+            message = "detection [%s] method [%s] returned [%s], expected [bool]" % (
+                det.id,
+                main,
+                type(output).__name__,
+            )
+            detail = {"type": "FunctionReturnTypeError", "message": message, "traceback": ""}
+            record = {"output": plain(output), "error": detail, "duration_ns": elapsed}
+        elif isinstance(error, SystemExit):
+            detail = {"type": "SystemExit", "message": "rule code called exit(%r); rulebench kept running" % (error.code,), "traceback": ""}
+            record = {"error": detail, "duration_ns": elapsed}
+        else:
+            detail = describe_error(error, det.path)
+            record = {"error": detail, "duration_ns": elapsed}
+        result = {"functions": {main: record}, "error": detail, "duration_ns": elapsed}
+        if output is not None and error is None:
+            result["output"] = plain(output)
+        self._keep(result, seq, det_index, capture, printed)
+
+    def _keep(self, result, seq, det_index, capture, printed):
+        if net.calls is not None or net.learned is not None:
+            net.attach(result)
+        if capture.total != printed:
+            text = capture.getvalue()
+            # The capture is per batch; keep what this evaluation printed.
+            result["stdout"] = text[min(printed, len(text)) :]
+        self.items.append([seq, det_index, result])
+
+
+def run_stream(channel, runner, request_id, message):
+    """Serve one replay session; False when Go closed the pipe mid-session."""
+    return Session(channel, runner, request_id, message).run()
