@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
+
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -21,13 +21,18 @@ import (
 // Replay runs detections over a stream of events on every worker at once.
 //
 // Events are dealt out round-robin (event n goes to worker n mod N) in
-// rounds, so every event is parsed once, by one worker. Each detection's
-// cache still sees its events in input order: a cache call made for event s
-// is answered only once every other worker has finished all its events
-// before s, which the workers publish in shared memory (worker.Progress).
-// Workers move in near lock-step, so the wait is at most one event. Results
-// are released in input order, round by round, so what a replay reports
-// does not depend on the number of workers.
+// rounds, so every event is parsed once, by one worker, with the cache
+// switched off: an evaluation that reaches the cache is abandoned at its
+// first call, before any effect, and reported as deferred. When every worker
+// has finished its share of a round, the round's deferred evaluations go to
+// the workers that own their detections (a detection has one owner), in
+// input order, and run there with the cache. So each detection's cache sees
+// its events in input order whatever the number of workers, and no worker
+// ever waits for another. Results are released in input order, round by
+// round, so what a replay reports does not depend on the number of workers.
+//
+// Most evaluations never reach the cache (rules filter first), so most work
+// is spread evenly; the deferred ones cost a second parse.
 
 // StreamOptions configure Stream.
 type StreamOptions struct {
@@ -223,12 +228,13 @@ type replay struct {
 	// replays holds recorded cache calls of events being evaluated again
 	// after a worker died: their calls are answered from the recording so
 	// that nothing is applied twice.
-	replays  map[int64][]cache.Op
-	next     int // next round to release
-	bad      int64
-	profiles []*Profile
-	finished bool
-	err      error
+	replays   map[int64][]cache.Op
+	next      int // next round to release
+	nextOwned int // next round whose deferred evaluations go to their owners
+	bad       int64
+	profiles  []*Profile
+	finished  bool
+	err       error
 }
 
 // round is one slice of the input on its way through the workers.
@@ -236,8 +242,12 @@ type round struct {
 	index  int
 	first  int64
 	events []events.Event
-	// expected final frames (one per worker given events), received so far
+	// expected final frames (one per worker given events, then one per
+	// owner given deferred evaluations), received so far
 	expected, finals int
+	sharded          int  // shard batches still running
+	owned            bool // deferred evaluations sent to their owners
+	deferred         []worker.Deferral
 	items            []worker.StreamItem
 	badEvents        []worker.BadEvent
 	ops              map[int64][]cache.Op // by seq<<DetBits|det
@@ -249,7 +259,7 @@ type slot struct {
 	index    int
 	lease    *worker.Lease
 	progress *worker.Progress
-	queue    chan *batch
+	queue    chan *batch // shard and owned batches, in the order to run them
 
 	mu          sync.Mutex
 	worker      *worker.Worker // the lease's current process, for watch
@@ -259,11 +269,14 @@ type slot struct {
 	hung        atomic.Bool
 }
 
-// batch is one worker's share of a round.
+// batch is one worker's share of a round (dets nil), or the deferred
+// evaluations of a round for the detections a worker owns (dets lists the
+// detections to run for each event).
 type batch struct {
 	round   *round
 	seqs    []int64
 	raws    [][]byte
+	dets    [][]int
 	flushed int64 // results received up to this event
 	sent    bool  // written to the current worker
 }
@@ -308,7 +321,8 @@ func (s *replay) open() error {
 			}
 			return err
 		}
-		s.slots = append(s.slots, &slot{index: i, lease: l, progress: p, queue: make(chan *batch, maxRoundsInFlight)})
+		// Per round a worker gets at most a shard and an owned batch.
+		s.slots = append(s.slots, &slot{index: i, lease: l, progress: p, queue: make(chan *batch, 2*maxRoundsInFlight+2)})
 	}
 	for _, sl := range s.slots {
 		if err := s.openStream(sl); err != nil {
@@ -424,6 +438,7 @@ func (s *replay) dispatch(r *events.Reader) error {
 		for _, b := range shares {
 			if b != nil {
 				rd.expected++
+				rd.sharded++
 			}
 		}
 		s.mu.Lock()
@@ -458,7 +473,7 @@ func (s *replay) send(sl *slot) {
 		b.sent = true
 		sl.mu.Unlock()
 		// A failed send means the worker died; serve recovers and resends.
-		_ = st.Send(b.round.index, b.seqs, b.raws)
+		_ = st.Send(b.round.index, b.seqs, b.raws, b.dets)
 	}
 	sl.mu.Lock()
 	st := sl.stream
@@ -542,32 +557,17 @@ func (s *replay) recover(sl *slot, cause error) error {
 	if sl.hung.Swap(false) {
 		pe = &PyError{Type: ErrTypeTimeout, Message: fmt.Sprintf("no progress within %s: the worker was killed and restarted", s.e.opts.Timeout+2*time.Second)}
 	}
-	_, det := sl.progress.Current()
+	cur, det := sl.progress.Current()
 	done := sl.progress.Done()
+	inProgress := cur != done && cur >= 0
 
 	sl.mu.Lock()
-	// The event the worker was on is its first sent event after the last
-	// one it finished (workers take their events in order).
-	cur := done
-	for _, b := range sl.outstanding {
-		if !b.sent {
-			continue
-		}
-		for _, seq := range b.seqs {
-			if seq > done {
-				cur = seq
-				break
-			}
-		}
-		if cur > done {
-			break
-		}
-	}
 	var resend []*batch
+	culpritDone := false
 	for _, b := range sl.outstanding {
 		keep := &batch{round: b.round, flushed: b.flushed}
 		if !b.sent {
-			keep.seqs, keep.raws = b.seqs, b.raws
+			keep.seqs, keep.raws, keep.dets = b.seqs, b.raws, b.dets
 			resend = append(resend, keep)
 			continue
 		}
@@ -575,11 +575,16 @@ func (s *replay) recover(sl *slot, cause error) error {
 			if seq <= b.flushed {
 				continue
 			}
-			if seq == cur && cur > done {
+			if inProgress && !culpritDone && seq == cur {
+				// The event the worker was on fails; it is not run again.
+				culpritDone = true
 				continue
 			}
 			keep.seqs = append(keep.seqs, seq)
 			keep.raws = append(keep.raws, b.raws[i])
+			if b.dets != nil {
+				keep.dets = append(keep.dets, b.dets[i])
+			}
 		}
 		resend = append(resend, keep)
 	}
@@ -600,7 +605,7 @@ func (s *replay) recover(sl *slot, cause error) error {
 		}
 	}
 	s.mu.Unlock()
-	if cur > done {
+	if inProgress {
 		s.mu.Lock()
 		for _, b := range resend {
 			if cur >= b.round.first && cur < b.round.first+int64(len(b.round.events)) {
@@ -617,8 +622,7 @@ func (s *replay) recover(sl *slot, cause error) error {
 	if err := sl.lease.Restart(s.ctx); err != nil {
 		return err
 	}
-	// Other workers must not wait for the event that failed.
-	sl.progress.Set(max(done, cur), max(done, cur), -1)
+	sl.progress.Set(-1, -1, -1)
 	if err := s.openStream(sl); err != nil {
 		return err
 	}
@@ -652,7 +656,7 @@ func (s *replay) recover(sl *slot, cause error) error {
 				s.finalize(sl, next)
 				continue
 			}
-			_ = st.Send(next.round.index, next.seqs, next.raws)
+			_ = st.Send(next.round.index, next.seqs, next.raws, next.dets)
 		}
 	}()
 	return nil
@@ -683,7 +687,6 @@ func (h *slotHandler) Cache(ctxID int64, call cache.Call) (any, error) {
 	if value, err, ok := s.replayed(ctxID, call); ok {
 		return value, err
 	}
-	s.gate(h.sl.index, seq)
 	s.mu.Lock()
 	rd := s.roundOf(seq)
 	var eventTime time.Time
@@ -736,40 +739,6 @@ func (s *replay) replayed(ctxID int64, call cache.Call) (any, error, bool) {
 	return op.Result, nil, true
 }
 
-// gate waits until every other worker has finished all its events before
-// seq, so that cache calls happen in input order.
-func (s *replay) gate(self int, seq int64) {
-	n := int64(len(s.slots))
-	var start time.Time
-	for _, other := range s.slots {
-		if other.index == self {
-			continue
-		}
-		v := int64(other.index)
-		need := seq - 1 - ((seq - 1 - v) % n)
-		if seq-1-v < 0 || need < 0 {
-			continue
-		}
-		for other.progress.Done() < need {
-			if s.ctx.Err() != nil {
-				return
-			}
-			// The other worker is usually one event away. Spin: this
-			// goroutine's thread shares a CPU with its own worker, which is
-			// idle waiting for this answer. Sleeping is a last resort (timers
-			// here are ~1 ms coarse).
-			if start.IsZero() {
-				start = time.Now()
-			}
-			if time.Since(start) < 500*time.Microsecond {
-				runtime.Gosched()
-			} else {
-				time.Sleep(time.Millisecond)
-			}
-		}
-	}
-}
-
 // roundOf finds the round holding seq (s.mu held).
 func (s *replay) roundOf(seq int64) *round {
 	if s.roundSize == 0 {
@@ -785,6 +754,7 @@ func (h *slotHandler) Results(r worker.StreamResults) {
 	if rd != nil {
 		rd.items = append(rd.items, r.Items...)
 		rd.badEvents = append(rd.badEvents, r.Bad...)
+		rd.deferred = append(rd.deferred, r.Deferred...)
 	}
 	for _, st := range r.Stats {
 		if st.Det < 0 || st.Det >= len(s.profiles) {
@@ -831,10 +801,25 @@ func (s *replay) finalize(sl *slot, b *batch) {
 	sl.mu.Unlock()
 	s.mu.Lock()
 	b.round.finals++
+	if b.dets == nil {
+		b.round.sharded--
+	}
+	// Deferred evaluations go to their owners in round order: a round's
+	// batches may finish before an earlier round's.
+	var owned []*batch
+	for {
+		rd := s.rounds[s.nextOwned]
+		if rd == nil || rd.sharded > 0 || rd.owned {
+			break
+		}
+		rd.owned = true
+		owned = append(owned, s.ownedBatches(rd)...)
+		s.nextOwned++
+	}
 	var ready []*round
 	for {
 		rd := s.rounds[s.next]
-		if rd == nil || rd.finals < rd.expected {
+		if rd == nil || !rd.owned || rd.finals < rd.expected {
 			break
 		}
 		delete(s.rounds, s.next)
@@ -842,10 +827,54 @@ func (s *replay) finalize(sl *slot, b *batch) {
 		ready = append(ready, rd)
 	}
 	s.mu.Unlock()
+	for _, ob := range owned {
+		// Never blocks: a slot's queue holds two batches per round in flight.
+		s.slots[s.owner(ob.dets[0][0])].queue <- ob
+	}
 	for _, rd := range ready {
 		s.release(rd)
 		<-s.inflight
 	}
+}
+
+// owner is the worker that runs a detection's cache-reaching evaluations.
+func (s *replay) owner(det int) int { return det % len(s.slots) }
+
+// ownedBatches groups a round's deferred evaluations by owner, in input
+// order (s.mu held). It counts them in rd.expected.
+func (s *replay) ownedBatches(rd *round) []*batch {
+	sort.Slice(rd.deferred, func(i, j int) bool {
+		if rd.deferred[i].Seq != rd.deferred[j].Seq {
+			return rd.deferred[i].Seq < rd.deferred[j].Seq
+		}
+		return rd.deferred[i].Det < rd.deferred[j].Det
+	})
+	byOwner := map[int]*batch{}
+	var order []int
+	for _, d := range rd.deferred {
+		w := s.owner(d.Det)
+		b := byOwner[w]
+		if b == nil {
+			b = &batch{round: rd, flushed: -1}
+			byOwner[w] = b
+			order = append(order, w)
+		}
+		if n := len(b.seqs); n > 0 && b.seqs[n-1] == d.Seq {
+			b.dets[n-1] = append(b.dets[n-1], d.Det)
+			continue
+		}
+		b.seqs = append(b.seqs, d.Seq)
+		b.raws = append(b.raws, rd.events[d.Seq-rd.first].Raw)
+		b.dets = append(b.dets, []int{d.Det})
+	}
+	sort.Ints(order)
+	var out []*batch
+	for _, w := range order {
+		out = append(out, byOwner[w])
+		rd.expected++
+	}
+	rd.deferred = nil
+	return out
 }
 
 // release reports a finished round in input order.

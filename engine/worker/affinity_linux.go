@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"os"
 	"runtime"
 
 	"golang.org/x/sys/unix"
@@ -55,4 +56,11 @@ func pinThread(cpu int) func() {
 		_ = unix.SchedSetaffinity(0, &old)
 		runtime.UnlockOSThread()
 	}
+}
+
+// growPipe enlarges a pipe's buffer (to 1 MiB, the usual limit): a replay
+// batch then fits in the pipe, so writing it never waits for the worker to
+// read, and a cache answer is never held up behind half a batch.
+func growPipe(f *os.File) {
+	_, _ = unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, 1<<20)
 }

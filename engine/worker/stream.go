@@ -42,6 +42,24 @@ type StreamResults struct {
 	Items []StreamItem `json:"items"`
 	Bad   []BadEvent   `json:"bad"`
 	Stats []DetStats   `json:"stats"`
+	// Deferred are the evaluations a shard batch abandoned at their first
+	// cache call; the detection's owner runs them again, in order.
+	Deferred []Deferral `json:"deferred"`
+}
+
+// Deferral is one abandoned evaluation: an event and a detection.
+type Deferral struct {
+	Seq int64
+	Det int
+}
+
+func (d *Deferral) UnmarshalJSON(b []byte) error {
+	var pair [2]int64
+	if err := json.Unmarshal(b, &pair); err != nil {
+		return fmt.Errorf("deferral: %s", b)
+	}
+	d.Seq, d.Det = pair[0], int(pair[1])
+	return nil
 }
 
 // StreamItem is a match or an error: the full result of one detection on
@@ -190,9 +208,15 @@ func (w *Worker) OpenStream(ctx context.Context, setup StreamSetup, h StreamHand
 }
 
 // Send queues a batch: the events' raw JSON goes after the frame's JSON
-// header, unparsed, so Go never decodes an event.
-func (s *Stream) Send(round int, seqs []int64, raws [][]byte) error {
-	header, err := json.Marshal(map[string]any{"t": "batch", "round": round, "seqs": seqs, "sizes": sizes(raws)})
+// header, unparsed, so Go never decodes an event. dets is nil for a shard
+// batch; for an owned batch it lists, per event, the detections to run
+// with the cache.
+func (s *Stream) Send(round int, seqs []int64, raws [][]byte, dets [][]int) error {
+	head := map[string]any{"t": "batch", "round": round, "seqs": seqs, "sizes": sizes(raws)}
+	if dets != nil {
+		head["dets"] = dets
+	}
+	header, err := json.Marshal(head)
 	if err != nil {
 		return err
 	}

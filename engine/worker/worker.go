@@ -228,6 +228,8 @@ func start(ctx context.Context, opts *Options, cpu int) (*Worker, error) {
 		reqW.Close()
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
+	growPipe(reqW)
+	growPipe(repW)
 	w := &Worker{
 		opts:    opts,
 		toChild: reqW,

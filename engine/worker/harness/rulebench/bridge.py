@@ -12,6 +12,18 @@ channel = None
 context = None
 
 
+# During a replay's first pass an evaluation that reaches the cache is
+# abandoned and handed to the worker that owns its detection, which runs it
+# again in input order (see stream.py). `defer` turns that on; `deferred`
+# notes that it happened, in case rule code swallowed the exception.
+defer = False
+deferred = False
+
+
+class Deferred(BaseException):
+    """Raised at a cache call during a replay's first pass."""
+
+
 class CacheError(Exception):
     """The cache backend failed (throttled, access denied, unreachable...)."""
 
@@ -20,6 +32,10 @@ _ERRORS = {"CacheError": CacheError}
 
 
 def call(message):
+    global deferred
+    if defer:
+        deferred = True
+        raise Deferred()
     if channel is None:
         raise RuntimeError("rulebench: the cache is only reachable from a rulebench worker")
     message["t"] = "cache"

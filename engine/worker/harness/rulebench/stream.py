@@ -6,13 +6,20 @@ detection its log type routes it to. Only what matters comes back: matches
 and errors (with everything a unit test would show), events that could not
 be parsed, and per-detection counters and a time histogram.
 
-Progress is published in a small shared-memory file: the event being
-evaluated, the detection it is in, and the last event finished. Go reads it
-to order cache calls across workers (a detection's cache sees its events in
-input order), to tell a hung worker from a slow one, and to know exactly
-which event a dead worker was on. Results go back once per batch; if the
-process dies, Go replays the events whose results it never got, answering
-their cache calls from what it recorded the first time.
+Batches come in two kinds. A shard batch (every worker gets one per round)
+is evaluated with the cache switched off: an evaluation that reaches the
+cache is abandoned at its first call, before any effect, and reported as
+deferred. An owned batch carries, for the detections this worker owns, the
+events deferred in a finished round, in input order: they run again here,
+with the cache. So a detection's cache sees its events in input order,
+whatever the number of workers, and no worker ever waits for another.
+
+Progress is published in a small shared-memory file (the event being
+evaluated, the detection it is in, the last event finished): Go reads it to
+tell a hung worker from a slow one and to know which event a dead worker was
+on. Results go back once per batch; if the process dies, Go sends again the
+events whose results it never got, answering their cache calls from what it
+recorded the first time.
 """
 
 import json
@@ -25,10 +32,11 @@ import time
 from rulebench import bridge
 from rulebench import network as net
 from panther_core.enriched_event import PantherEvent
+from rulebench.bridge import Deferred
 from rulebench.runner import Capture, Detection, Evaluation, RuleTimeout, describe_error, plain
 
-# Layout of the progress file: done, current (unused: Go derives it from
-# done and the batch), detection (native int64s; -1 while parsing).
+# Layout of the progress file: done, current, detection (native int64s;
+# detection is -1 while parsing).
 _PROGRESS = struct.Struct("=qqq")
 DET_BITS = 16
 
@@ -86,6 +94,7 @@ class Session:
     def _reset(self):
         self.items = []
         self.bad = []
+        self.deferred = []
         # Cleared, not replaced: a batch in progress holds this dict.
         if hasattr(self, "stats"):
             self.stats.clear()
@@ -98,6 +107,8 @@ class Session:
             frame["items"] = self.items
         if self.bad:
             frame["bad"] = self.bad
+        if self.deferred:
+            frame["deferred"] = self.deferred
         if self.stats:
             frame["stats"] = [[det] + st[:4] + [st[4]] for det, st in self.stats.items()]
         self.channel.write(frame)
@@ -129,6 +140,8 @@ class Session:
         seqs = message["seqs"]
         sizes = message["sizes"]
         blob = message["_blob"]
+        owned = message.get("dets")  # per event: the owned detections to run
+        deferred = self.deferred
         dets = self.dets
         fns = self.fns
         modeled_kind = self.modeled
@@ -137,6 +150,7 @@ class Session:
         progress = self.progress
         mark_det = progress.detection
         mark_done = progress.done
+        mark_current = progress.current
         watchdog = self.runner.watchdog
         timeout = self.timeout
         stats = self.stats
@@ -148,11 +162,12 @@ class Session:
         sys.stdout = sys.stderr = capture
         offset = 0
         last = -1
+        bridge.defer = owned is None
         try:
-            for seq, size in zip(seqs, sizes):
+            for position, (seq, size) in enumerate(zip(seqs, sizes)):
                 raw = blob[offset : offset + size]
                 offset += size
-                mark_det(-1)
+                mark_current(seq, -1)
                 try:
                     data = loads(raw)
                     if data.__class__ is not dict:
@@ -163,7 +178,10 @@ class Session:
                     last = seq
                     continue
                 log_type = data.get("p_log_type")
-                targets = everything if everything is not None else routes.get(log_type, ())
+                if owned is not None:
+                    targets = owned[position]
+                else:
+                    targets = everything if everything is not None else routes.get(log_type, ())
                 if targets:
                     watchdog.arm(timeout)
                     modeled = plain_event = None
@@ -183,13 +201,22 @@ class Session:
                         mark_det(det_index)
                         printed = capture.total
                         error = None
+                        bridge.deferred = False
                         started = perf()
                         try:
                             output = fn(event)
+                        except Deferred:
+                            output = None
                         except (Exception, RuleTimeout, SystemExit) as exc:  # pylint: disable=broad-except
                             error = exc
                             output = None
                         elapsed = perf() - started
+                        if bridge.deferred:
+                            # Reached the cache: the owner runs it, in order.
+                            deferred.append([seq, det_index])
+                            if net.calls is not None:
+                                net.discard()
+                            continue
                         st = stats.get(det_index)
                         if st is None:
                             st = stats[det_index] = [0, 0, 0, 0, {}]
@@ -211,6 +238,7 @@ class Session:
                 mark_done(seq)
                 last = seq
         finally:
+            bridge.defer = False
             sys.stdout, sys.stderr = saved
             watchdog.disarm()
         self.flush(batch_round, True, last)
@@ -222,16 +250,30 @@ class Session:
                 if net.calls is not None:
                     net.discard()
                 return
-            st[1] += 1
             evaluation = Evaluation(det, self.want_alert)
             evaluation.functions[main] = {"output": output, "duration_ns": elapsed}
             result = {"functions": evaluation.functions, "output": output, "alert": True, "duration_ns": elapsed}
             try:
                 if self.want_alert:
                     result["alert_fields"] = evaluation.alert_fields(event)
+            except Deferred:
+                pass
             except RuleTimeout as exc:
                 name = evaluation.current or "alert functions"
                 evaluation.functions.setdefault(name, {})["error"] = describe_error(exc, det.path)
+            if bridge.deferred:
+                # An alert function reached the cache: the owner runs the
+                # whole evaluation again, in order. Undo this one's count.
+                st[0] -= 1
+                st[3] -= elapsed
+                bits = elapsed.bit_length()
+                b = elapsed if bits < 3 else bits * 4 + ((elapsed >> (bits - 3)) & 3)
+                st[4][b] -= 1
+                self.deferred.append([seq, det_index])
+                if net.calls is not None:
+                    net.discard()
+                return
+            st[1] += 1
             self._keep(result, seq, det_index, capture, printed)
             return
         st[2] += 1
