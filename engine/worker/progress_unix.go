@@ -25,7 +25,13 @@ const progressSize = 24
 
 // NewProgress creates the shared file with done = current = start-1.
 func NewProgress() (*Progress, error) {
-	f, err := os.CreateTemp("", "rulebench-progress-*")
+	// Shared memory on tmpfs where there is one: a file on disk would be
+	// written back by the kernel while the workers update it.
+	dir := ""
+	if info, err := os.Stat("/dev/shm"); err == nil && info.IsDir() {
+		dir = "/dev/shm"
+	}
+	f, err := os.CreateTemp(dir, "rulebench-progress-*")
 	if err != nil {
 		return nil, fmt.Errorf("progress file: %w", err)
 	}
