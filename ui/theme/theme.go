@@ -19,6 +19,11 @@ var (
 	Fg      = lipgloss.AdaptiveColor{Light: "#1f2328", Dark: "#e6edf3"}
 	Subtle  = lipgloss.AdaptiveColor{Light: "#d0d7de", Dark: "#30363d"}
 	Magenta = lipgloss.AdaptiveColor{Light: "#8250df", Dark: "#bc8cff"}
+	Cyan    = lipgloss.AdaptiveColor{Light: "#1b7c83", Dark: "#39c5cf"}
+
+	// Backgrounds: the selected row and the source line an error points at.
+	SelectionBg = lipgloss.AdaptiveColor{Light: "#ddf4ff", Dark: "#1f2d3d"}
+	ErrorLineBg = lipgloss.AdaptiveColor{Light: "#ffebe9", Dark: "#3d1d20"}
 )
 
 // TextStyles are the styles for command-line output. They render plain when the output
