@@ -73,7 +73,8 @@ Usage:
   rulebench run [DIR] --events FILE  run rules over log events and print what matched
   rulebench doctor [DIR]             check python, the repository, the cache and AWS set-up
 
-Run "rulebench COMMAND -h" for a command's flags.
+Run "rulebench COMMAND -h" for a command's flags, "rulebench --no-watch -h" for the
+workbench's.
 `
 
 // flagSet parses flags and positional arguments in any order, so both

@@ -309,3 +309,14 @@ func TestMinimumTestsAndFilters(t *testing.T) {
 		t.Errorf("--test n ran %d tests", len(rep.Tests))
 	}
 }
+
+func TestSyntaxErrorNamesTheLine(t *testing.T) {
+	e, r := newEngine(t, map[string]string{
+		"s.yml": ruleSpec("Syntax", "s.py", "Tests:\n  - {Name: t, ExpectedResult: true, Log: {}}\n"),
+		"s.py":  "def rule(event):\n    return (\n\ndef title(event):\n    return 'x'\n",
+	})
+	rep := runTests(t, e, r, TestOptions{})["Syntax"]
+	if rep.LoadError == nil || rep.LoadError.Type != "SyntaxError" || rep.LoadError.RuleLine == 0 {
+		t.Fatalf("load error = %+v", rep.LoadError)
+	}
+}

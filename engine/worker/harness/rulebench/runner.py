@@ -96,7 +96,12 @@ def describe_error(exc, rule_file=None):
         last = shown[-1]
         error["file"] = last.filename
         error["line"] = last.lineno
-    if rule_file:
+    if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
+        # A syntax error's place is in the exception, not in any frame.
+        error["file"], error["line"] = exc.filename, exc.lineno
+        if exc.filename == rule_file:
+            error["rule_line"] = exc.lineno
+    elif rule_file:
         in_rule = [f for f in frames if f.filename == rule_file]
         if in_rule:
             error["rule_line"] = in_rule[-1].lineno
