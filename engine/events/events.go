@@ -124,27 +124,37 @@ func (r *Reader) Shallow() { r.sc.shallow = true }
 // A *LineError or *FileError reports a problem with one value or one file;
 // call Next again to continue after it.
 func (r *Reader) Next() (Event, error) {
+	ev, _, err := r.NextAppend(nil)
+	return ev, err
+}
+
+// NextAppend is Next with the event's bytes appended to dst, which it
+// returns (grown if needed) so that a caller holding many events at once
+// (a replay's round) can keep them in one buffer it reuses, instead of one
+// allocation per event. Event.Raw points into the returned buffer.
+func (r *Reader) NextAppend(dst []byte) (Event, []byte, error) {
 	for {
 		if r.closed {
-			return Event{}, ErrClosed
+			return Event{}, dst, ErrClosed
 		}
 		if r.file == nil {
 			if r.next >= len(r.inputs) {
-				return Event{}, io.EOF
+				return Event{}, dst, io.EOF
 			}
 			if err := r.openNext(); err != nil {
 				r.errs.Add(1)
-				return Event{}, err
+				return Event{}, dst, err
 			}
 		}
 		v, line, err := r.sc.next()
 		if err == nil {
-			// The copy is the only allocation per event: v points into
-			// buffers that the next call overwrites.
-			ev := Event{File: r.name, Line: line, Seq: r.seq, Raw: append([]byte(nil), v...)}
+			// v points into buffers the next call overwrites: copy it out.
+			start := len(dst)
+			dst = append(dst, v...)
+			ev := Event{File: r.name, Line: line, Seq: r.seq, Raw: dst[start:len(dst):len(dst)]}
 			r.seq++
 			r.events.Add(1)
-			return ev, nil
+			return ev, dst, nil
 		}
 		if err == io.EOF {
 			r.finishFile()
@@ -165,7 +175,7 @@ func (r *Reader) Next() (Event, error) {
 			r.finishFile()
 		}
 		r.errs.Add(1)
-		return Event{}, out
+		return Event{}, dst, out
 	}
 }
 

@@ -96,10 +96,14 @@ func writeRaw(w io.Writer, payload []byte) error {
 	if len(payload) > maxFrame {
 		return fmt.Errorf("frame of %d bytes is over the %d byte limit", len(payload), maxFrame)
 	}
-	buf := make([]byte, 4+len(payload))
-	binary.BigEndian.PutUint32(buf, uint32(len(payload)))
-	copy(buf[4:], payload)
-	_, err := w.Write(buf)
+	var header [4]byte
+	binary.BigEndian.PutUint32(header[:], uint32(len(payload)))
+	// Two writes rather than a copy of the payload: replay batches are
+	// large. Callers hold the worker's write lock, so frames stay whole.
+	if _, err := w.Write(header[:]); err != nil {
+		return err
+	}
+	_, err := w.Write(payload)
 	return err
 }
 

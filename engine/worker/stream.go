@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 
 	"github.com/rulebench/rulebench/cache"
 )
@@ -102,19 +103,25 @@ func (b *BadEvent) UnmarshalJSON(data []byte) error {
 	return json.Unmarshal(parts[1], &b.Error)
 }
 
-// DetStats are one detection's counters for the events of a flush.
-// Hist counts evaluations by duration bucket (see Bucket).
+// DetStats are one detection's counters for the events of a flush. Only
+// some evaluations are timed (the first ones, then one in eight): TotalNS
+// and Hist (evaluations by duration bucket, see BucketUpper) cover Timed
+// evaluations.
 type DetStats struct {
 	Det                     int
 	Events, Matched, Errors int64
 	TotalNS                 int64
 	Hist                    map[int]int64
+	Timed                   int64
 }
 
 func (d *DetStats) UnmarshalJSON(data []byte) error {
 	var parts []json.RawMessage
-	if err := json.Unmarshal(data, &parts); err != nil || len(parts) != 6 {
+	if err := json.Unmarshal(data, &parts); err != nil || len(parts) != 7 {
 		return fmt.Errorf("detection stats: %s", data)
+	}
+	if err := json.Unmarshal(parts[6], &d.Timed); err != nil {
+		return err
 	}
 	for i, dst := range []any{&d.Det, &d.Events, &d.Matched, &d.Errors, &d.TotalNS} {
 		if err := json.Unmarshal(parts[i], dst); err != nil {
@@ -220,12 +227,9 @@ func (s *Stream) Send(round int, seqs []int64, raws [][]byte, dets [][]int) erro
 	if err != nil {
 		return err
 	}
-	n := len(header) + 1
-	for _, r := range raws {
-		n += len(r)
-	}
-	var buf bytes.Buffer
-	buf.Grow(n)
+	buf := frameBuffers.Get().(*bytes.Buffer)
+	defer frameBuffers.Put(buf)
+	buf.Reset()
 	buf.Write(header)
 	buf.WriteByte('\n')
 	for _, r := range raws {
@@ -233,6 +237,10 @@ func (s *Stream) Send(round int, seqs []int64, raws [][]byte, dets [][]int) erro
 	}
 	return s.w.sendRaw(buf.Bytes())
 }
+
+// frameBuffers keeps batch frames' buffers for reuse: a replay writes
+// hundreds of megabytes through them.
+var frameBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func sizes(raws [][]byte) []int {
 	out := make([]int, len(raws))
