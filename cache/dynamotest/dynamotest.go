@@ -290,6 +290,11 @@ func Shared(tb testing.TB) *Server {
 // Main runs the tests, stops the shared server if they started one, and
 // exits with the tests' status. Call it from TestMain.
 func Main(m *testing.M) {
+	os.Exit(Run(m))
+}
+
+// Run is Main without the exit, for a TestMain with more to clean up.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if shared.server != nil {
 		// A failure may come from the server's side; show what it said.
@@ -300,7 +305,7 @@ func Main(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "dynamotest:", err)
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 var tables atomic.Int64

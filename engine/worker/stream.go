@@ -300,20 +300,6 @@ func (s *Stream) Serve(ctx context.Context) error {
 }
 
 func (s *Stream) answer(f Frame) error {
-	ctxID := int64(-1)
-	if len(f.Ctx) > 0 && string(f.Ctx) != "null" {
-		_ = json.Unmarshal(f.Ctx, &ctxID)
-	}
-	reply := cacheReply{T: frameCacheAck}
-	if value, err := s.h.Cache(ctxID, f.Call); err != nil {
-		kind := "CacheError"
-		var ce *cache.Error
-		if errors.As(err, &ce) && ce.Type != "" {
-			kind = ce.Type
-		}
-		reply.Error = &PyError{Type: kind, Message: err.Error()}
-	} else {
-		reply.Value = value
-	}
-	return s.w.send(reply)
+	ctxID := frameContext(f)
+	return s.w.send(answerCall(f.Call, func(c cache.Call) (any, error) { return s.h.Cache(ctxID, c) }))
 }

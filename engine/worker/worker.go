@@ -464,25 +464,39 @@ func (w *Worker) request(ctx context.Context, kind string, body map[string]any, 
 }
 
 func (w *Worker) answerCache(f Frame, h Handler) error {
-	call := f.Call
-	ctxIndex := -1
-	if len(f.Ctx) > 0 && string(f.Ctx) != "null" {
-		_ = json.Unmarshal(f.Ctx, &ctxIndex)
-	}
-	reply := cacheReply{T: frameCacheAck}
 	if h == nil {
-		reply.Error = &PyError{Type: "CacheError", Message: "the cache is not available here"}
-	} else if value, err := h.Cache(ctxIndex, call); err != nil {
-		kind := "CacheError"
-		var ce *cache.Error
-		if errors.As(err, &ce) && ce.Type != "" {
-			kind = ce.Type
-		}
-		reply.Error = &PyError{Type: kind, Message: err.Error()}
-	} else {
-		reply.Value = value
+		return w.send(cacheReply{T: frameCacheAck, Error: &PyError{Type: "CacheError", Message: "the cache is not available here"}})
 	}
-	return w.send(reply)
+	ctxID := frameContext(f)
+	return w.send(answerCall(f.Call, func(c cache.Call) (any, error) { return h.Cache(int(ctxID), c) }))
+}
+
+// frameContext is a cache call's context: the item that made it, -1 when
+// it came from module-level code.
+func frameContext(f Frame) int64 {
+	ctxID := int64(-1)
+	if len(f.Ctx) > 0 && string(f.Ctx) != "null" {
+		_ = json.Unmarshal(f.Ctx, &ctxID)
+	}
+	return ctxID
+}
+
+// answerCall runs a cache call and shapes the reply; an error is raised
+// in the rule as the exception type a *cache.Error names.
+func answerCall(call cache.Call, do func(cache.Call) (any, error)) cacheReply {
+	reply := cacheReply{T: frameCacheAck}
+	value, err := do(call)
+	if err == nil {
+		reply.Value = value
+		return reply
+	}
+	kind := "CacheError"
+	var ce *cache.Error
+	if errors.As(err, &ce) && ce.Type != "" {
+		kind = ce.Type
+	}
+	reply.Error = &PyError{Type: kind, Message: err.Error()}
+	return reply
 }
 
 func (w *Worker) send(v any) error {
