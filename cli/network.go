@@ -11,6 +11,7 @@ import (
 
 	"github.com/rulebench/rulebench/engine"
 	"github.com/rulebench/rulebench/engine/awsauth"
+	"github.com/rulebench/rulebench/engine/replay"
 	"github.com/rulebench/rulebench/engine/worker"
 	"github.com/rulebench/rulebench/ui/theme"
 )
@@ -244,16 +245,9 @@ type networkReport struct {
 // projectCalls collects what the workers' rule code called during a
 // replay (every event's calls, not only the matches') and projects it.
 func projectCalls(ctx context.Context, eng *engine.Engine, summary *engine.StreamSummary, rate rateFlags) (*networkReport, error) {
-	usage := engine.NewNetworkUsage()
-	if err := eng.CollectNetworkUsage(ctx, usage); err != nil {
-		return nil, fmt.Errorf("count outside calls: %w", err)
+	p, err := replay.ProjectCalls(ctx, eng, summary, rate.eventsPerHour, rate.rateLimit)
+	if p == nil || err != nil {
+		return nil, err
 	}
-	if usage.Calls() == 0 {
-		return nil, nil
-	}
-	for _, p := range summary.Profiles {
-		usage.SetEvents(p.Detection.ID, p.Events)
-	}
-	p := usage.Project(summary.Events, rate.eventsPerHour, rate.rateLimit)
-	return &networkReport{Mode: eng.NetworkMode(), RateProjection: p}, nil
+	return &networkReport{Mode: eng.NetworkMode(), RateProjection: *p}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/rulebench/rulebench/engine"
 	"github.com/rulebench/rulebench/engine/alerts"
 	"github.com/rulebench/rulebench/engine/events"
+	"github.com/rulebench/rulebench/engine/replay"
 	"github.com/rulebench/rulebench/engine/repo"
 	"github.com/rulebench/rulebench/ui/theme"
 )
@@ -223,24 +224,12 @@ type replayReport struct {
 func (rep *replayReport) add(d *repo.Detection, o outcome) {
 	rep.mu.Lock()
 	defer rep.mu.Unlock()
-	ev := alerts.Event{File: relPath(rep.root, o.Event.File), Line: o.Event.Line, Seq: o.Event.Seq, Time: o.Time}
-	m := alerts.Match{Detection: d, Event: ev}
 	if o.Result.Error != nil {
 		rep.errors++
-		m.Err = o.Result.Error.Type + ": " + o.Result.Error.Message
 	} else {
 		rep.matched++
-		if a := o.Result.Alert; a != nil {
-			m.Title, m.Dedup, m.Severity = a.Title, a.Dedup, a.Severity
-			m.Destinations, m.Suppressed, m.AlertContext = a.Destinations, a.Suppressed, a.AlertContext
-		}
 	}
-	opened := len(rep.grouper.Alerts())
-	alert := rep.grouper.Add(m)
-	if len(rep.grouper.Alerts()) > opened && len(alert.Samples) == 1 {
-		// The first event of each alert is kept whole, for display.
-		alert.Samples[0].Raw = append(json.RawMessage(nil), o.Event.Raw...)
-	}
+	replay.Add(rep.grouper, rep.root, d, o.Event, o.Result, o.Time)
 	if rep.keepMatches {
 		rep.matches = append(rep.matches, o)
 	}
@@ -253,43 +242,10 @@ func (rep *replayReport) addBad(err error) {
 }
 
 // profileRow is one detection's line in the cost table.
-type profileRow struct {
-	Rule                string  `json:"rule"`
-	Events              int64   `json:"events"`
-	Matched             int64   `json:"matched"`
-	Errors              int64   `json:"errors"`
-	Alerts              int     `json:"alerts"`
-	MeanUS              float64 `json:"mean_us"`
-	P99US               float64 `json:"p99_us"`
-	CacheCalls          int64   `json:"cache_calls"`
-	CacheCallsPerEvent  float64 `json:"cache_calls_per_event"`
-	CacheCallsUnmatched int64   `json:"cache_calls_unmatched"`
-	// CacheBeforeNeeded flags the "cache before it is necessary" pitfall:
-	// most cache calls were made on events the rule did not match.
-	CacheBeforeNeeded bool `json:"cache_before_needed"`
-}
+type profileRow = replay.ProfileRow
 
 func (rep *replayReport) profile() []profileRow {
-	alertsPerRule := map[string]int{}
-	for _, a := range rep.grouper.Delivered() {
-		if !a.Error {
-			alertsPerRule[a.RuleID]++
-		}
-	}
-	var rows []profileRow
-	for _, p := range rep.summary.Profiles {
-		row := profileRow{
-			Rule: p.Detection.ID, Events: p.Events, Matched: p.Matched, Errors: p.Errors,
-			Alerts: alertsPerRule[p.Detection.ID],
-			MeanUS: float64(p.Mean().Nanoseconds()) / 1000, P99US: float64(p.Percentile(0.99).Nanoseconds()) / 1000,
-			CacheCalls: p.CacheCalls, CacheCallsPerEvent: p.CallsPerEvent(), CacheCallsUnmatched: p.CacheCallsUnmatched,
-		}
-		// Flag rules that reach the cache on events they do not match more
-		// than on those they do (and more than a handful of times).
-		row.CacheBeforeNeeded = p.CacheCallsUnmatched > 10 && p.CacheCallsUnmatched*2 > p.CacheCalls
-		rows = append(rows, row)
-	}
-	return rows
+	return replay.Profile(rep.summary, rep.grouper)
 }
 
 func writeOutcomeText(w io.Writer, st theme.TextStyles, root string, o outcome, showCache, showCalls bool) {

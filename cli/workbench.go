@@ -30,7 +30,7 @@ func (f *workbenchFlags) register(fs *flag.FlagSet) {
 	clock := fs.Lookup("clock")
 	clock.DefValue = "event"
 	_ = clock.Value.Set("event")
-	fs.Var(&f.events, "events", "JSON or JSONL file (or directory) of your own events to pick from (repeatable)")
+	fs.Var(&f.events, "events", "JSON or JSONL file (or directory) of your own events to pick from and to replay (repeatable)")
 	fs.BoolVar(&f.noWatch, "no-watch", false, "do not reload rules when their files change")
 }
 
@@ -44,7 +44,8 @@ func runWorkbench(ctx context.Context, args []string, env Env) int {
 	fs.Usage = func() {
 		fmt.Fprintf(env.Stderr, "Usage: rulebench [DIR] [flags]\n\n"+
 			"Opens the workbench on DIR (default: the bundled samples): pick a rule and an event,\n"+
-			"run it, and see the result, the source and the cache side by side. Press ? inside for keys.\n\n")
+			"run it, and see the result, the source and the cache side by side; P replays the --events files\n"+
+			"(or the bundled sample events) through every enabled rule, with alerts and profile. Press ? inside for keys.\n\n")
 		fs.PrintDefaults()
 	}
 	positional, err := parseArgs(fs, args)

@@ -24,6 +24,7 @@ import (
 	"github.com/rulebench/rulebench/mocks"
 	"github.com/rulebench/rulebench/ui/cacheview"
 	"github.com/rulebench/rulebench/ui/eventlist"
+	"github.com/rulebench/rulebench/ui/replay"
 	"github.com/rulebench/rulebench/ui/result"
 	"github.com/rulebench/rulebench/ui/rules"
 	"github.com/rulebench/rulebench/ui/source"
@@ -69,6 +70,7 @@ type screen int
 const (
 	screenBench screen = iota
 	screenTriage
+	screenReplay
 )
 
 type paneID int
@@ -82,11 +84,18 @@ const (
 	paneTriageList
 	paneTriageDetail
 	paneTriageSource
+	paneReplayProgress
+	paneReplayList
+	paneReplayDetail
+	paneReplaySource
+	paneReplayProfile
 )
 
 var (
 	benchPanes  = []paneID{paneRules, paneEvents, paneResult, paneSource, paneCache}
 	triagePanes = []paneID{paneTriageList, paneTriageDetail, paneTriageSource}
+	// The progress pane takes no keys: tab skips it.
+	replayPanes = []paneID{paneReplayList, paneReplayDetail, paneReplaySource, paneReplayProfile}
 )
 
 // activeRun is the run in flight.
@@ -103,6 +112,12 @@ type activeRun struct {
 	passed  int
 	failed  int
 	count   int
+}
+
+// activeReplay is the replay in flight: it holds every worker.
+type activeReplay struct {
+	seq    int
+	cancel context.CancelFunc
 }
 
 type activeTests struct {
@@ -136,13 +151,19 @@ type Model struct {
 	cache   cacheview.Model
 	triage  triage.Model
 	tsource source.Model
+	replay  replay.Model
+	rsource source.Model
 
 	screen      screen
 	focus       paneID
 	right       paneID // the right-hand pane when result, source and cache share it
 	rightWide   paneID // source or cache, when they share the wide layout's right column
 	triageRight paneID
-	zoom        bool
+	// replayRight is the pane the narrow layout shows beside the alerts;
+	// replayRightWide the one sharing the wide, short layout's last column.
+	replayRight     paneID
+	replayRightWide paneID
+	zoom            bool
 
 	width, height int
 	lay           layout
@@ -156,6 +177,7 @@ type Model struct {
 	reloadSeq           int
 	running             *activeRun
 	testing             *activeTests
+	replaying           *activeReplay
 
 	status    string
 	statusErr bool
@@ -179,7 +201,9 @@ func New(cfg Config) Model {
 		repo: cfg.Repo, h: newEngineHandle(), editor: cfg.Editor,
 		rules: rules.New(st, cfg.Repo), events: eventlist.New(st), result: result.New(st),
 		source: source.New(st), cache: cacheview.New(st, cfg.Cache), triage: triage.New(st), tsource: source.New(st),
+		replay: replay.New(st), rsource: source.New(st),
 		focus: paneRules, right: paneResult, rightWide: paneSource, triageRight: paneTriageDetail,
+		replayRight: paneReplayDetail, replayRightWide: paneReplaySource,
 		runs: map[string]*result.Run{}, fresh: map[*result.Run]*mocks.Cache{},
 		tests: map[string]map[string]bool{}, broken: map[string]bool{},
 	}
@@ -191,6 +215,8 @@ func New(cfg Config) Model {
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(st.Accent))
 	m.source.SetRoot(cfg.Repo.Root)
 	m.tsource.SetRoot(cfg.Repo.Root)
+	m.rsource.SetRoot(cfg.Repo.Root)
+	m.replay.SetRoot(cfg.Repo.Root)
 	m.rules.SetFocused(true)
 	m.result.SetRoot(cfg.Repo.Root)
 	m.triage.SetRoot(cfg.Repo.Root)
@@ -248,8 +274,20 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.showBusy()
 		return cmd
 	case engineReadyMsg:
-		if msg.h == m.h && msg.err != nil {
+		if msg.h != m.h {
+			return nil
+		}
+		if msg.err != nil {
 			m.say("cannot start Python: "+msg.err.Error(), true)
+			return nil
+		}
+		mode, status, err, _ := m.h.network()
+		m.replay.SetNetworkMode(mode)
+		switch {
+		case err != nil:
+			m.say("fixtures: "+err.Error()+" (offline calls will fail)", true)
+		case m.status == "":
+			m.say("network "+status, false)
 		}
 		return nil
 	case eventsLoadedMsg:
@@ -314,10 +352,19 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.cache, cmd = m.cache.Update(msg)
 		return cmd
 	case source.LoadedMsg:
-		var c1, c2 tea.Cmd
+		var c1, c2, c3 tea.Cmd
 		m.source, c1 = m.source.Update(msg)
 		m.tsource, c2 = m.tsource.Update(msg)
-		return tea.Batch(c1, c2)
+		m.rsource, c3 = m.rsource.Update(msg)
+		return tea.Batch(c1, c2, c3)
+	case replay.BatchMsg:
+		var cmd tea.Cmd
+		m.replay, cmd = m.replay.Update(msg)
+		return tea.Batch(cmd, m.syncReplay())
+	case replay.DoneMsg:
+		return m.replayDone(msg)
+	case replay.OpenRequest:
+		return m.openAlert(msg)
 	case triage.RerunRequest:
 		return m.startTests([]*repo.Detection{msg.Detection}, msg.TestName, true)
 	case triage.OpenRequest:
@@ -384,6 +431,26 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		m.screen = screenBench
 		m.setFocus(paneEvents)
 		return nil
+	case key.Matches(msg, k.Cancel) && m.screen == screenReplay:
+		m.screen = screenBench
+		m.setFocus(paneRules)
+		return nil
+	case key.Matches(msg, k.Replay):
+		return m.startReplay(false)
+	case key.Matches(msg, k.ReplayRule):
+		return m.startReplay(true)
+	case key.Matches(msg, k.ReplayView):
+		if m.screen == screenReplay {
+			m.screen = screenBench
+			m.setFocus(paneRules)
+			return nil
+		}
+		if !m.replay.Started() {
+			m.say("no replay yet: P replays the event files through the enabled rules, ctrl+p through the selected rule", true)
+			return nil
+		}
+		m.showReplay()
+		return m.syncReplay()
 	case key.Matches(msg, k.Tests):
 		return m.startTests(m.repo.Detections, "", false)
 	case key.Matches(msg, k.Triage):
@@ -398,8 +465,11 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, k.NextPane), key.Matches(msg, k.PrevPane):
 		panes := benchPanes
-		if m.screen == screenTriage {
+		switch m.screen {
+		case screenTriage:
 			panes = triagePanes
+		case screenReplay:
+			panes = replayPanes
 		}
 		i := slices.Index(panes, m.focus)
 		d := 1
@@ -411,6 +481,15 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Zoom):
 		m.zoom = !m.zoom
 		return nil
+	}
+	if m.screen == screenReplay {
+		var cmd tea.Cmd
+		if m.focus == paneReplaySource {
+			m.rsource, cmd = m.rsource.Update(msg)
+			return cmd
+		}
+		m.replay, cmd = m.replay.Update(msg)
+		return tea.Batch(cmd, m.syncReplay())
 	}
 	if m.screen == screenTriage {
 		var cmd tea.Cmd
@@ -425,8 +504,7 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Run):
 		return m.runSelected()
 	case key.Matches(msg, k.RunNext):
-		if m.running != nil {
-			m.say("a run is in progress (esc cancels it)", true)
+		if m.busyRefusal() {
 			return nil
 		}
 		if !m.events.SelectNext() {
@@ -478,9 +556,12 @@ func (m *Model) quit() tea.Cmd {
 	return tea.Quit
 }
 
-// cancelWork stops the run or test run in flight, if any.
+// cancelWork stops the run, test run or replay in flight, if any.
 func (m *Model) cancelWork() bool {
 	switch {
+	case m.replaying != nil:
+		m.replaying.cancel()
+		return true
 	case m.running != nil:
 		m.running.cancel()
 		return true
@@ -500,6 +581,15 @@ func (m *Model) setFocus(p paneID) {
 	m.cache.SetFocused(p == paneCache)
 	m.tsource.SetFocused(p == paneTriageSource)
 	m.triage.SetFocusDetail(p == paneTriageDetail)
+	m.rsource.SetFocused(p == paneReplaySource)
+	switch p {
+	case paneReplayDetail:
+		m.replay.SetFocus(replay.PartDetail)
+	case paneReplayProfile:
+		m.replay.SetFocus(replay.PartProfile)
+	default:
+		m.replay.SetFocus(replay.PartList)
+	}
 	switch p {
 	case paneResult, paneSource, paneCache:
 		m.right = p
@@ -508,6 +598,11 @@ func (m *Model) setFocus(p paneID) {
 		}
 	case paneTriageDetail, paneTriageSource:
 		m.triageRight = p
+	case paneReplayDetail, paneReplaySource, paneReplayProfile:
+		m.replayRight = p
+		if p != paneReplayDetail {
+			m.replayRightWide = p
+		}
 	}
 }
 
@@ -582,8 +677,7 @@ func (m *Model) runItems(items []eventlist.Item, label string) tea.Cmd {
 		m.say("select a rule first", true)
 		return nil
 	}
-	if m.running != nil {
-		m.say("a run is in progress (esc cancels it)", true)
+	if m.busyRefusal() {
 		return nil
 	}
 	m.runSeq++
@@ -724,6 +818,10 @@ func (m *Model) updateBadge(det *repo.Detection) {
 func (m *Model) startTests(dets []*repo.Detection, testName string, rerun bool) tea.Cmd {
 	if m.testing != nil {
 		m.say("tests are already running (esc cancels them)", true)
+		return nil
+	}
+	if m.replaying != nil {
+		m.say(replayBusy, true)
 		return nil
 	}
 	m.runSeq++
@@ -906,7 +1004,9 @@ func (m *Model) reloaded(msg reloadedMsg) tea.Cmd {
 		}
 		m.updateBadge(d)
 	}
-	cmds := []tea.Cmd{m.source.Invalidate(), m.tsource.Invalidate()}
+	m.rsource.SetRoot(msg.repo.Root)
+	m.replay.SetRoot(msg.repo.Root)
+	cmds := []tea.Cmd{m.source.Invalidate(), m.tsource.Invalidate(), m.rsource.Invalidate()}
 	if userEvents {
 		cmds = append(cmds, loadEvents(m.cfg.SampleEvents, m.cfg.UserEvents))
 	}
@@ -930,7 +1030,7 @@ func (m *Model) reloaded(msg reloadedMsg) tea.Cmd {
 				cmds = append(cmds, m.startTests([]*repo.Detection{d}, name, true))
 			}
 		}
-	case showingRun && m.running == nil:
+	case showingRun && m.running == nil && m.replaying == nil:
 		cmds = append(cmds, m.runSelected())
 	}
 	return tea.Batch(cmds...)

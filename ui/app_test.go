@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,12 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest"
+
+	"github.com/rulebench/rulebench/engine"
+	"github.com/rulebench/rulebench/engine/alerts"
+	"github.com/rulebench/rulebench/engine/events"
+	"github.com/rulebench/rulebench/engine/repo"
+	"github.com/rulebench/rulebench/ui/replay"
 )
 
 // triageRepo has a passing rule, a rule with two failing tests and a spec
@@ -54,11 +61,25 @@ func update(m Model, msgs ...tea.Msg) Model {
 func TestLayoutFillsTheTerminalExactly(t *testing.T) {
 	m := New(testConfig(t, triageRepo(t)))
 	for _, size := range [][2]int{{80, 24}, {160, 48}, {120, 30}, {100, 40}, {60, 16}} {
-		for _, keys := range []string{"", "?", "t", "z"} {
+		for _, keys := range []string{"", "?", "t", "z", "P", "P?", "Pz", "P\t\t\t"} {
 			mm := update(m, tea.WindowSizeMsg{Width: size[0], Height: size[1]})
 			if keys == "t" {
 				mm.screen = screenTriage
 				mm.setFocus(paneTriageList)
+				mm = update(mm, tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+			} else if strings.HasPrefix(keys, "P") {
+				// The replay view, with alerts (no engine: its messages are
+				// made here).
+				mm.replay.Start(1, replay.Scope{Label: "3 rules", Detections: mm.repo.Detections, Files: []string{"x.jsonl"}})
+				mm.showReplay()
+				mm = update(mm, replayBatch(mm.repo.Detections[0], 6))
+				for _, r := range keys[1:] {
+					if r == '\t' {
+						mm = update(mm, tea.KeyMsg{Type: tea.KeyTab})
+					} else {
+						mm = update(mm, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+					}
+				}
 				mm = update(mm, tea.WindowSizeMsg{Width: size[0], Height: size[1]})
 			} else if keys != "" {
 				mm = update(mm, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(keys)})
@@ -271,7 +292,8 @@ func TestWorkbenchCacheDemo(t *testing.T) {
 	p.waitText(t, "▸·   2 08:12:00")
 	send(tm, tea.KeyMsg{Type: tea.KeyEnter})
 	// The first sighting is stored.
-	p.waitText(t, "Trace of run 1, badactor.jsonl:2 · 2 calls", "*rulebench-samples:bad-actor:sightings:lazarus", " 1 key ")
+	// n waits for the run to end (a run in flight refuses it).
+	p.waitText(t, "Trace of run 1, badactor.jsonl:2 · 2 calls", "*rulebench-samples:bad-actor:sightings:lazarus", " 1 key ", "ran badactor.jsonl:2")
 	typeKeys(tm, "n") // line 3, FIN7
 	view := p.waitText(t, "Trace of run 2, badactor.jsonl:3 · 2 calls", " 2 keys ", "ran badactor.jsonl:3")
 	if !strings.Contains(view, "*rulebench-samples:bad-actor:sightings:fin7") ||
@@ -307,10 +329,191 @@ func TestWorkbenchReloadsOnChange(t *testing.T) {
 // The first frame on the samples, and the full help, at 80×24.
 func TestWorkbenchFirstFrameAndHelp(t *testing.T) {
 	tm, p := startProgram(t, testConfig(t, ""), 80, 24)
-	view := p.waitText(t, "cloudtrail.jsonl (34)", "not run yet")
+	view := p.waitText(t, "cloudtrail.jsonl (34)", "not run yet", "network offline: 2 HTTP")
 	t.Run("first", func(t *testing.T) { golden.RequireEqual(t, []byte(normalise(view))) })
 	typeKeys(tm, "?")
 	view = p.waitText(t, "open rule in editor")
 	t.Run("help", func(t *testing.T) { golden.RequireEqual(t, []byte(normalise(view))) })
 	_ = finalView(t, tm)
+}
+
+// replayBatch is a replay's batch of n matches of d, one alert each.
+func replayBatch(d *repo.Detection, n int) replay.BatchMsg {
+	msg := replay.BatchMsg{Seq: 1, Progress: events.Progress{Events: int64(n), TotalBytes: 100, ReadBytes: 50}, Elapsed: time.Second}
+	for i := 0; i < n; i++ {
+		msg.Results = append(msg.Results, engine.StreamResult{
+			Event:     events.Event{File: "x.jsonl", Line: i + 1, Seq: int64(i), Raw: []byte(`{"a":1}`)},
+			Detection: d,
+			Result: &engine.Result{DetectionID: d.ID, Alerted: true, Output: []byte("true"),
+				Alert: &engine.Alert{Title: fmt.Sprintf("alert number %d with a long title", i), Dedup: fmt.Sprint(i), Severity: "HIGH", AlertContext: []byte("{}")}},
+		})
+	}
+	return msg
+}
+
+// A replay holds every worker: runs and tests wait for it, and it waits
+// for them; esc cancels it.
+func TestReplayAndRunsExcludeEachOther(t *testing.T) {
+	m := update(New(testConfig(t, triageRepo(t))), tea.WindowSizeMsg{Width: 80, Height: 24})
+	cancelled := false
+	m.replaying = &activeReplay{seq: 1, cancel: func() { cancelled = true }}
+	m.setFocus(paneEvents)
+	for _, k := range []tea.KeyMsg{{Type: tea.KeyEnter}, keys("n"), keys("R")} {
+		m = update(m, k)
+		if !strings.Contains(m.status, "a replay is using every worker") || m.running != nil {
+			t.Errorf("%s during a replay: status %q", k, m.status)
+		}
+	}
+	m = update(m, keys("t"))
+	if m.testing != nil || !strings.Contains(m.status, "a replay is using every worker") {
+		t.Errorf("tests during a replay: status %q", m.status)
+	}
+	m = update(m, keys("P"))
+	if !strings.Contains(m.status, "a replay is in progress") {
+		t.Errorf("a second replay: status %q", m.status)
+	}
+	m = update(m, tea.KeyMsg{Type: tea.KeyEsc})
+	if !cancelled {
+		t.Error("esc does not cancel the replay")
+	}
+	m.replaying = nil
+	m.running = &activeRun{seq: 2, cancel: func() {}}
+	m = update(m, keys("P"))
+	if m.replaying != nil || !strings.Contains(m.status, "a run is in progress") {
+		t.Errorf("a replay during a run: status %q", m.status)
+	}
+	m.running = nil
+	m = update(m, keys("V"))
+	if m.screen != screenBench || !strings.Contains(m.status, "no replay yet") {
+		t.Errorf("V before any replay: screen %d status %q", m.screen, m.status)
+	}
+	// ctrl+p without a rule selected (a load error is).
+	m = update(m, keys("G"))
+	m.setFocus(paneRules)
+	m = update(m, keys("G"), tea.KeyMsg{Type: tea.KeyCtrlP})
+	if m.replaying != nil || !strings.Contains(m.status, "select a rule") {
+		t.Errorf("ctrl+p on a load error: status %q", m.status)
+	}
+}
+
+// Replay the bundled samples through every enabled rule: the alerts the
+// samples' events/README.md describes form, the profile fills in, and an
+// alert opens on the bench.
+func TestWorkbenchReplay(t *testing.T) {
+	cfg := testConfig(t, "")
+	tm, p := startProgram(t, cfg, 80, 24)
+	p.waitText(t, "cloudtrail.jsonl (34)")
+	typeKeys(tm, "P")
+	view := p.waitText(t, "replayed 74 events: 17 matches, 10 alerts, 0 rule errors in", "100%  done in")
+	for _, want := range []string{
+		"Replay of 7 enabled rules",
+		"74 events",
+		"17 matches · 0 errors · 10 alerts · ",
+		"Alerts ──────────────────── 10",
+		"▸● CRIT Root console login withou",
+		"● ALERT CRITICAL",
+		"rule         Sample.AWS.CloudTrail.",
+		"             RootConsoleLoginEnriched",
+	} {
+		if !strings.Contains(view, want) {
+			t.Errorf("replay view lacks %q:\n%s", want, view)
+		}
+	}
+	t.Run("replay", func(t *testing.T) { golden.RequireEqual(t, []byte(normalise(view))) })
+
+	// The whole view on a large terminal: alerts, results, source and the
+	// profile with its timings.
+	tm.Send(tea.WindowSizeMsg{Width: 160, Height: 48})
+	// (The source is read in the background: wait for it too.)
+	view = p.waitText(t, "╭─ Profile ─", "CACHE-NM", "Sample.Okta.ImpossibleTravel  ", "def rule(event):")
+	for _, want := range []string{
+		"⚠ Sample.AWS.CloudTrail.AccessDeniedBurst             34       1      0      1",
+		"⚠ cache used before it is necessary",
+	} {
+		if !strings.Contains(view, want) {
+			t.Errorf("wide replay view lacks %q:\n%s", want, view)
+		}
+	}
+	t.Run("wide", func(t *testing.T) { golden.RequireEqual(t, []byte(normalise(view))) })
+
+	// Move to the brute force alert: six events, delivered at the fifth;
+	// enter opens its first event on the bench.
+	typeKeys(tm, "jjjjj")
+	p.waitText(t, "events       6 events, delivered at threshold 5")
+	send(tm, tea.KeyMsg{Type: tea.KeyEnter})
+	p.waitText(t, "▸·   9 09:30:01", "nginx.jsonl:9  not run yet")
+	// V: back to the replay, as it was.
+	typeKeys(tm, "V")
+	p.waitText(t, "Replay of 7 enabled rules", "events       6 events, delivered at threshold 5")
+
+	// ctrl+p: the same files through the rule selected on the bench only.
+	send(tm, tea.KeyMsg{Type: tea.KeyCtrlP})
+	view = p.waitText(t, "Replay of Sample.Nginx.AdminPanelBruteForce", "replayed 74 events: 6 matches, 1 alert, 0 rule errors in")
+	if !strings.Contains(view, "Repeated admin panel auth") || strings.Contains(view, "Root console login") {
+		t.Errorf("the replay of one rule:\n%s", view)
+	}
+	typeKeys(tm, "V")
+	p.waitText(t, "╭─ Rules ")
+
+	typeKeys(tm, "q")
+	m := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(probe).Model.(Model)
+	if id := m.rules.SelectedID(); id != "Sample.Nginx.AdminPanelBruteForce" {
+		t.Errorf("enter selected %s on the bench", id)
+	}
+	if n := len(m.replay.Alerts()); n != 1 {
+		t.Errorf("the one-rule replay has %d alerts", n)
+	}
+}
+
+// The alerts of a replay of the samples are the ones their README lists.
+func TestWorkbenchReplayAlertsMatchTheSamplesReadme(t *testing.T) {
+	tm, p := startProgram(t, testConfig(t, ""), 120, 40)
+	p.waitText(t, "cloudtrail.jsonl (34)")
+	typeKeys(tm, "P")
+	p.waitText(t, "replayed 74 events: 17 matches, 10 alerts, 0 rule errors in")
+	typeKeys(tm, "q")
+	m := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(probe).Model.(Model)
+	checkSampleAlerts(t, m.replay.Alerts())
+}
+
+// checkSampleAlerts compares a replay of the bundled samples with the
+// alerts their events/README.md describes (event clock, enabled rules).
+func checkSampleAlerts(t *testing.T, got []*alerts.Alert) {
+	t.Helper()
+	type want struct {
+		rule, dedup, title, severity string
+		lines                        []int
+	}
+	wants := []want{
+		{"Sample.AWS.CloudTrail.RootConsoleLoginEnriched", "123456789012:192.0.2.44", "Root console login without MFA to account 123456789012 from 192.0.2.44", "CRITICAL", []int{34}},
+		{"Sample.Okta.ImpossibleTravel", "alice@example.com", "Impossible travel for alice@example.com: New York, United States to Tokyo, Japan", "HIGH", []int{6}},
+		{"Sample.Custom.BadActorSeenTwice", "lazarus", "Bad actor LAZARUS seen again by ids-edge-02", "HIGH", []int{5}},
+		{"Sample.Custom.BadActorSeenTwice", "fin7", "Bad actor fin7 seen again by ids-edge-02", "HIGH", []int{9}},
+		{"Sample.Nginx.AdminPanelAccess", "203.0.113.54", "Successful admin panel access from 203.0.113.54", "MEDIUM", []int{3, 4, 17}},
+		{"Sample.Nginx.AdminPanelBruteForce", "192.0.2.200", "Repeated admin panel authentication failures from 192.0.2.200", "MEDIUM", []int{9, 10, 11, 12, 13}},
+		{"Sample.Nginx.AdminPanelAccess", "192.0.2.200", "Successful admin panel access from 192.0.2.200", "MEDIUM", []int{16}},
+		{"Sample.Nginx.AdminPanelAccess", "203.0.113.54", "Successful admin panel access from 203.0.113.54", "MEDIUM", []int{18}},
+		{"Sample.AWS.CloudTrail.AccessDeniedBurst", "arn:aws:sts::123456789012:assumed-role/ReadOnlyAuditor/mallory", "ReadOnlyAuditor/mallory was denied access 10 times within an hour", "MEDIUM", []int{24}},
+		{"Sample.AWS.CloudTrail.AssumeRoleNewSourceIP", "arn:aws:iam::123456789012:role/DeployRole", "Role DeployRole assumed from new source IP 198.51.100.77", "MEDIUM", []int{29}},
+	}
+	if len(got) != len(wants) {
+		for _, a := range got {
+			t.Logf("%s %q %q %d", a.RuleID, a.Dedup, a.Title, a.Events)
+		}
+		t.Fatalf("%d alerts, want %d", len(got), len(wants))
+	}
+	for i, w := range wants {
+		a := got[i]
+		var lines []int
+		for _, s := range a.Samples {
+			lines = append(lines, s.Line)
+		}
+		if a.RuleID != w.rule || a.Dedup != w.dedup || a.Title != w.title || a.Severity != w.severity || !a.Delivered || a.Error ||
+			fmt.Sprint(lines) != fmt.Sprint(w.lines) {
+			t.Errorf("alert %d: %s %q %q %s delivered=%v lines %v; want %+v", i, a.RuleID, a.Dedup, a.Title, a.Severity, a.Delivered, lines, w)
+		}
+	}
+	if got[5].Events != 6 {
+		t.Errorf("the brute force alert holds %d events, want 6 (lines 9-14)", got[5].Events)
+	}
 }

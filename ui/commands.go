@@ -15,9 +15,11 @@ import (
 	"github.com/rulebench/rulebench/cache"
 	"github.com/rulebench/rulebench/engine"
 	"github.com/rulebench/rulebench/engine/events"
+	enginereplay "github.com/rulebench/rulebench/engine/replay"
 	"github.com/rulebench/rulebench/engine/repo"
 	"github.com/rulebench/rulebench/mocks"
 	"github.com/rulebench/rulebench/ui/eventlist"
+	"github.com/rulebench/rulebench/ui/replay"
 	"github.com/rulebench/rulebench/ui/result"
 	"github.com/rulebench/rulebench/ui/watch"
 )
@@ -311,4 +313,149 @@ func takesPlusLine(editor string) bool {
 		return true
 	}
 	return false
+}
+
+// replayJob streams event files through detections on every worker of
+// the engine (engine.Stream), against the workbench's cache and clock.
+type replayJob struct {
+	seq       int
+	h         *engineHandle
+	dets      []*repo.Detection
+	allEvents bool
+	files     []string
+	store     cache.Store
+	clock     *engine.Clock
+	// every is how often results and progress are handed to the view.
+	every time.Duration
+}
+
+// maxReplayBatch bounds the results of one batch message: the view groups
+// them in its Update, which must stay short.
+const maxReplayBatch = 2000
+
+// replayItem is a result or a bad-input problem on its way to a batch.
+type replayItem struct {
+	result engine.StreamResult
+	bad    string
+}
+
+// start runs the replay in the background. Results reach the view in
+// batches, in input order; the last message is a replay.DoneMsg, sent
+// even when ctx was cancelled (while the workbench, parent, lives).
+func (j replayJob) start(ctx, parent context.Context) tea.Cmd {
+	ch := make(chan tea.Msg, 2)
+	go func() {
+		defer close(ch)
+		done := j.run(ctx, ch)
+		select {
+		case ch <- done:
+		case <-parent.Done():
+		}
+	}()
+	return listen(ch)
+}
+
+func (j replayJob) run(ctx context.Context, out chan<- tea.Msg) replay.DoneMsg {
+	started := time.Now()
+	done := replay.DoneMsg{Seq: j.seq}
+	r, err := events.Open(j.files)
+	if err != nil {
+		done.Err = err
+		return done
+	}
+	defer r.Close()
+	e, release, err := j.h.acquire(ctx)
+	if err != nil {
+		done.Err = err
+		return done
+	}
+	defer release()
+	// Outside calls are counted per worker since they were last asked:
+	// those of runs before the replay are not the replay's.
+	if err := e.CollectNetworkUsage(ctx, engine.NewNetworkUsage()); err != nil {
+		done.Err = err
+		return done
+	}
+	every := j.every
+	if every <= 0 {
+		every = 100 * time.Millisecond
+	}
+	// Results come from the engine's goroutines: they go through a channel
+	// to one goroutine that batches them for the view. A full channel
+	// holds the engine back, so memory stays flat when the view is slower.
+	items := make(chan replayItem, maxReplayBatch)
+	put := func(it replayItem) {
+		select {
+		case items <- it:
+		case <-ctx.Done():
+		}
+	}
+	batched := make(chan struct{})
+	go func() {
+		defer close(batched)
+		batchReplay(ctx, j.seq, r, items, out, every, started)
+	}()
+	summary, err := e.Stream(ctx, r, engine.StreamOptions{
+		Detections: j.dets, AllEvents: j.allEvents, Store: j.store, Clock: j.clock,
+		OnResult:     func(sr engine.StreamResult) { put(replayItem{result: sr}) },
+		OnBad:        func(_ events.Event, err error) { put(replayItem{bad: err.Error()}) },
+		OnInputError: func(err error) { put(replayItem{bad: err.Error()}) },
+	})
+	close(items)
+	<-batched
+	done.Progress, done.Elapsed = r.Progress(), time.Since(started)
+	done.Summary = summary
+	switch {
+	case err != nil:
+		done.Err = err
+	case ctx.Err() != nil:
+		// Cancelled: the stream ends early without an error; what it
+		// profiled so far is kept.
+		done.Err = ctx.Err()
+	default:
+		done.Calls, done.CallsErr = enginereplay.ProjectCalls(ctx, e, summary, 0, 0)
+	}
+	return done
+}
+
+// batchReplay gathers results into batch messages, sent every so often
+// (with the reader's progress, even when nothing matched) and when a batch
+// is full; the last one when items closes.
+func batchReplay(ctx context.Context, seq int, r *events.Reader, items <-chan replayItem, out chan<- tea.Msg, every time.Duration, started time.Time) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var batch replay.BatchMsg
+	flush := func() bool {
+		batch.Seq, batch.Progress, batch.Elapsed = seq, r.Progress(), time.Since(started)
+		select {
+		case out <- batch:
+		case <-ctx.Done():
+			return false
+		}
+		batch = replay.BatchMsg{}
+		return true
+	}
+	for {
+		select {
+		case it, ok := <-items:
+			if !ok {
+				flush()
+				return
+			}
+			if it.bad != "" {
+				batch.Bad = append(batch.Bad, it.bad)
+			} else {
+				batch.Results = append(batch.Results, it.result)
+			}
+			if len(batch.Results) >= maxReplayBatch && !flush() {
+				return
+			}
+		case <-t.C:
+			if !flush() {
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
 }

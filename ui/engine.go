@@ -118,3 +118,20 @@ func (h *engineHandle) status() (text string, ready bool, err error) {
 	py := h.eng.Python()
 	return "python " + py.Version, true, nil
 }
+
+// network describes outside calls for the header and status line: the
+// mode ("offline", "real"), what answers them (engine.NetworkStatus) and a
+// fixture problem. ok is false until the engine has booted.
+func (h *engineHandle) network() (mode, status string, err error, ok bool) {
+	select {
+	case <-h.ready:
+	default:
+		return "", "", nil, false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil || h.eng == nil {
+		return "", "", nil, false
+	}
+	return h.eng.NetworkMode(), h.eng.NetworkStatus(), h.eng.NetworkErr(), true
+}

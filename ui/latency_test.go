@@ -102,7 +102,7 @@ func TestLatency(t *testing.T) {
 		p.Send(tea.WindowSizeMsg{Width: 80, Height: 24})
 		// Full: every pane drawn, the events loaded.
 		first := out.arrival(t, "cloudtrail.jsonl (34)", 0)
-		ready := out.arrival(t, "python 3.", 0)
+		ready := out.arrival(t, "network offline", 0)
 		t.Logf("round %d: start → first full frame %s (python ready after %s)",
 			round, first.Sub(start).Round(100*time.Microsecond), ready.Sub(start).Round(time.Millisecond))
 

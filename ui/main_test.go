@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -67,6 +68,8 @@ func testConfig(t testing.TB, dir string) Config {
 		Engine: engine.Options{
 			Workers: 1, Clock: clock,
 			NewTestStore: func() cache.Store { return cache.New(mocks.NewCache()) },
+			// As the command line has it: the repository's fixtures/.
+			Network: engine.NetworkOptions{RepoFixtures: true},
 		},
 		Store:        kv,
 		Cache:        cacheview.Source{Shared: kv, Memory: mem, Describe: "memory", Clock: clock},
@@ -160,24 +163,38 @@ func (p probe) waitText(t testing.TB, texts ...string) string {
 }
 
 var (
-	durations = regexp.MustCompile(`\d+\.\d+(ms|s)\b *`)
+	// A run of durations with the spaces around them: right-aligned
+	// columns of them (the replay's profile) keep their width whatever
+	// their digits.
+	durations = regexp.MustCompile(`(?: *\d+\.\d+(?:ms|s|µs)\b)+ *`)
+	rates     = regexp.MustCompile(`\d[\d,.]*(?: events)?/s\b *`)
 	pythons   = regexp.MustCompile(`python \d+\.\d+\.\d+`)
 )
 
 // normalise removes what changes from run to run and machine to machine:
-// durations and the Python version. Replacements keep the width of what
+// durations, rates and the Python version. Replacements keep the width of what
 // they replace, so the panes' borders stay where they were drawn.
 func normalise(view string) string {
 	same := func(repl string) func(string) string {
 		return func(s string) string {
-			if len(s) < len(repl) {
-				return repl[:len(s)]
+			if strings.HasPrefix(s, " ") {
+				return " " + same1(repl, s[1:])
 			}
-			return repl + strings.Repeat(" ", len(s)-len(repl))
+			return same1(repl, s)
 		}
 	}
 	view = durations.ReplaceAllStringFunc(view, same("#.#ms"))
+	view = rates.ReplaceAllStringFunc(view, same("#/s"))
 	return pythons.ReplaceAllStringFunc(view, same("python 3.x.y"))
+}
+
+// same1 is repl in the width of s: cut, or padded with spaces.
+func same1(repl, s string) string {
+	n := utf8.RuneCountInString(s)
+	if n < len(repl) {
+		return repl[:n]
+	}
+	return repl + strings.Repeat(" ", n-len(repl))
 }
 
 func keys(s string) tea.KeyMsg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }

@@ -2,13 +2,16 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/rulebench/rulebench/engine/worker"
 	"github.com/rulebench/rulebench/ui/pane"
+	"github.com/rulebench/rulebench/ui/theme"
 )
 
 // Breakpoints of the layout.
@@ -34,6 +37,8 @@ type layout struct {
 	bodyH int
 	wide  bool
 	leftW int
+	// tall: the replay's profile spans the width under the other panes.
+	tall  bool
 	panes map[paneID]box
 }
 
@@ -48,7 +53,9 @@ func (m *Model) computeLayout() layout {
 		lay.leftW = min(max(w*2/5, 30), 44)
 	}
 	rest := w - lay.leftW
-	if m.screen == screenTriage {
+	if m.screen == screenReplay {
+		m.replayLayout(&lay)
+	} else if m.screen == screenTriage {
 		lay.panes[paneTriageList] = box{lay.leftW, bodyH}
 		if lay.wide {
 			half := rest / 2
@@ -83,6 +90,49 @@ func (m *Model) computeLayout() layout {
 	return lay
 }
 
+// replayProgressH is the progress pane's height: two lines and the frame.
+const replayProgressH = 4
+
+// replayLayout places the replay view: the progress across the top, the
+// alerts on the left, the selected alert's results beside them, then the
+// rule's source and the profile; panes that do not fit take turns (tab).
+func (m *Model) replayLayout(lay *layout) {
+	w := m.width
+	if lay.wide {
+		lay.leftW = min(max(w/4, 36), 52)
+	} else {
+		lay.leftW = min(max(w*9/20, 34), 48)
+	}
+	lay.panes[paneReplayProgress] = box{w, replayProgressH}
+	rowH := lay.bodyH - replayProgressH
+	lay.tall = m.height >= tallHeight
+	if lay.tall {
+		profH := min(max(m.replay.ProfileLines()+2, 5), rowH*2/5)
+		lay.panes[paneReplayProfile] = box{w, profH}
+		rowH -= profH
+	}
+	lay.panes[paneReplayList] = box{lay.leftW, rowH}
+	rest := w - lay.leftW
+	switch {
+	case lay.wide:
+		half := rest / 2
+		lay.panes[paneReplayDetail] = box{half, rowH}
+		right := m.replayRightWide
+		if lay.tall {
+			right = paneReplaySource
+		}
+		lay.panes[right] = box{rest - half, rowH}
+	case lay.tall:
+		right := m.replayRight
+		if right == paneReplayProfile {
+			right = paneReplayDetail
+		}
+		lay.panes[right] = box{rest, rowH}
+	default:
+		lay.panes[m.replayRight] = box{rest, rowH}
+	}
+}
+
 // resize lays the panes out and tells each its size. Hidden panes are
 // sized as if shown in their usual place, so they are ready when they are.
 func (m *Model) resize() {
@@ -111,6 +161,12 @@ func (m *Model) resize() {
 	dw, dh := size(paneTriageDetail, rest)
 	m.triage.SetSizes(lw, lh, dw, dh)
 	m.tsource.SetSize(size(paneTriageSource, rest))
+	pw, _ := size(paneReplayProgress, box{m.width, replayProgressH})
+	listW, listH := size(paneReplayList, box{m.lay.leftW, m.lay.bodyH - replayProgressH})
+	detailW, detailH := size(paneReplayDetail, rest)
+	profW, profH := size(paneReplayProfile, box{m.width - m.lay.leftW, m.lay.bodyH - replayProgressH})
+	m.replay.SetSizes(pw, listW, listH, detailW, detailH, profW, profH)
+	m.rsource.SetSize(size(paneReplaySource, rest))
 }
 
 // View draws the workbench.
@@ -122,9 +178,12 @@ func (m Model) View() string {
 		return fmt.Sprintf("rulebench needs at least %d×%d (this terminal is %d×%d)", minWidth, minHeight, m.width, m.height)
 	}
 	var body string
-	if m.screen == screenTriage {
+	switch m.screen {
+	case screenTriage:
 		body = m.triageView()
-	} else {
+	case screenReplay:
+		body = m.replayView()
+	default:
 		body = m.benchView()
 	}
 	return strings.Join([]string{m.headerView(), body, m.statusView(), m.helpView()}, "\n")
@@ -209,6 +268,51 @@ func (m Model) triageView() string {
 	return lipgloss.JoinHorizontal(lipgloss.Top, nonEmpty(list, detail, source)...)
 }
 
+func (m Model) replayView() string {
+	title := func(p paneID, name string) string { return pane.Title(m.st, name, m.focus == p) }
+	// Panes sharing a column name the others in their title: tab says
+	// where it goes.
+	var group []paneID
+	switch {
+	case m.lay.wide && m.lay.tall:
+	case m.lay.wide:
+		group = []paneID{paneReplaySource, paneReplayProfile}
+	case m.lay.tall:
+		group = []paneID{paneReplayDetail, paneReplaySource}
+	default:
+		group = []paneID{paneReplayDetail, paneReplaySource, paneReplayProfile}
+	}
+	names := map[paneID]string{paneReplayDetail: "Results", paneReplaySource: "Source", paneReplayProfile: "Profile"}
+	titleFor := func(p paneID, name string) string {
+		if m.zoom || !slices.Contains(group, p) {
+			return title(p, name)
+		}
+		tabs := make([]string, len(group))
+		for i, g := range group {
+			tabs[i] = names[g]
+			if g == p {
+				tabs[i] = name
+			}
+		}
+		return pane.Tabs(m.st, tabs, indexOf(group, p), m.focus == p)
+	}
+	r := m.replay
+	progress := m.render(paneReplayProgress, m.st.Title.Render(r.ProgressTitle()), r.ProgressInfo(), r.ProgressView())
+	list := m.render(paneReplayList, title(paneReplayList, r.ListTitle()), r.ListInfo(), r.ListView())
+	detail := m.render(paneReplayDetail, titleFor(paneReplayDetail, r.DetailTitle()), r.DetailInfo(), r.DetailView())
+	source := m.render(paneReplaySource, titleFor(paneReplaySource, m.rsource.Title()), m.rsource.Info(), m.rsource.View())
+	profile := m.render(paneReplayProfile, titleFor(paneReplayProfile, r.ProfileTitle()), r.ProfileInfo(), r.ProfileView())
+	if m.zoom {
+		return firstNonEmpty(list, detail, source, profile)
+	}
+	if m.lay.tall {
+		row := lipgloss.JoinHorizontal(lipgloss.Top, nonEmpty(list, detail, source)...)
+		return lipgloss.JoinVertical(lipgloss.Left, progress, row, profile)
+	}
+	row := lipgloss.JoinHorizontal(lipgloss.Top, nonEmpty(list, detail, source, profile)...)
+	return lipgloss.JoinVertical(lipgloss.Left, progress, row)
+}
+
 func indexOf(list []paneID, p paneID) int {
 	for i, x := range list {
 		if x == p {
@@ -258,12 +362,37 @@ func (m Model) headerView() string {
 		pyStyle = st.Warn
 	}
 	clock := st.Muted.Render("clock " + m.cfg.Cache.Clock.String())
-	right := clock + st.Muted.Render(" · ") + pyStyle.Render(py)
-	if ansi.StringWidth(left)+ansi.StringWidth(right)+2 > m.width {
-		// Short of room, Python's version goes first, unless it is news.
-		right = clock
+	// Outside calls: offline is the quiet default; real mode (calls leave
+	// the machine) and broken fixtures are news.
+	var network string
+	netNews := false
+	if mode, _, nerr, ok := m.h.network(); ok {
+		switch {
+		case nerr != nil:
+			network, netNews = st.Fail.Render("fixtures "+theme.GlyphFail), true
+		case mode == worker.NetworkReal:
+			network, netNews = st.Warn.Render("network real"), true
+		default:
+			network = st.Muted.Render("network " + mode)
+		}
+	}
+	sep := st.Muted.Render(" · ")
+	join := func(parts ...string) string { return strings.Join(nonEmpty(parts...), sep) }
+	right := join(clock, network, pyStyle.Render(py))
+	// Short of room, Python's version goes first, then the network mode,
+	// unless they are news.
+	fits := func(r string) bool { return ansi.StringWidth(left)+ansi.StringWidth(r)+2 <= m.width }
+	if !fits(right) {
+		pyPart := ""
 		if !ready {
-			right = pyStyle.Render(py)
+			pyPart = pyStyle.Render(py)
+		}
+		right = join(clock, network, pyPart)
+		if !fits(right) && !netNews {
+			right = join(clock, pyPart)
+		}
+		if !fits(right) {
+			right = join(network, pyPart)
 		}
 	}
 	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(right)
@@ -320,6 +449,17 @@ func (m Model) helpMap() helpMap {
 		paneShort, paneFull = m.cache.KeyMap().ShortHelp(), m.cache.KeyMap().FullHelp()
 	case paneTriageList, paneTriageDetail:
 		paneShort, paneFull = m.triage.KeyMap().ShortHelp(), m.triage.KeyMap().FullHelp()
+	case paneReplayList, paneReplayDetail, paneReplayProfile:
+		paneShort, paneFull = m.replay.KeyMap().ShortHelp(), m.replay.KeyMap().FullHelp()
+	case paneReplaySource:
+		paneShort, paneFull = m.rsource.KeyMap().ShortHelp(), m.rsource.KeyMap().FullHelp()
+	}
+	if m.screen == screenReplay {
+		return helpMap{
+			short: append(paneShort, k.Replay, k.NextPane, k.Zoom, k.Cancel, k.Help, k.Quit),
+			full: append(paneFull, []key.Binding{k.Replay, k.ReplayRule, k.ReplayView, k.Tests},
+				[]key.Binding{k.NextPane, k.PrevPane, k.Move, k.Zoom, k.Cancel, k.Help, k.Quit}),
+		}
 	}
 	if m.screen == screenTriage {
 		global := []key.Binding{k.Tests, k.NextPane, k.Zoom, k.Help, k.Quit}
@@ -334,8 +474,8 @@ func (m Model) helpMap() helpMap {
 	// The pane's columns first: on a narrow terminal the last columns are
 	// the ones left out.
 	full := append(paneFull,
-		[]key.Binding{k.Run, k.RunNext, k.RunRest, k.Tests, k.Triage, k.Pin, k.Edit, k.OpenRule},
-		[]key.Binding{k.NextPane, k.PrevPane, k.Move, k.Filter, k.Zoom, k.Cancel, k.Help, k.Quit},
+		[]key.Binding{k.Run, k.RunNext, k.RunRest, k.Tests, k.Triage, k.ReplayBoth, k.Pin, k.Edit, k.OpenRule},
+		[]key.Binding{k.NextPane, k.PrevPane, k.Move, k.Filter, k.Zoom, k.ReplayView, k.Cancel, k.Help, k.Quit},
 	)
 	return helpMap{short: short, full: full}
 }

@@ -336,6 +336,10 @@ func (m *Model) ClearOutcomes(id string) {
 	}
 }
 
+// RouteAll reports whether every event is listed whatever its log type
+// (a), rather than those routed to the detection.
+func (m Model) RouteAll() bool { return m.routeAll }
+
 // SharedTests reports whether unit tests run on the shared cache instead
 // of a fresh one each (as rulebench test runs them).
 func (m Model) SharedTests() bool { return m.sharedTests }

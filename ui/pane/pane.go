@@ -186,10 +186,13 @@ func WrapIndent(line string, width, indent int) []string {
 	if len(first) == 1 {
 		return out
 	}
-	rest := strings.TrimLeft(ansi.Strip(first[1]), " ")
-	// The rest is re-wrapped as plain text at the narrower width: styles
-	// spanning the break would otherwise be cut mid-sequence.
-	rest = ansi.TruncateLeft(line, ansi.StringWidth(line)-ansi.StringWidth(rest), "")
+	// The rest is cut from the styled line after the first line's cells
+	// and the spaces at the break (measuring what Wrap left would miss the
+	// spaces it dropped at later breaks), then wrapped at the narrower
+	// width.
+	rest := ansi.TruncateLeft(line, ansi.StringWidth(first[0]), "")
+	plain := ansi.Strip(rest)
+	rest = ansi.TruncateLeft(rest, len(plain)-len(strings.TrimLeft(plain, " ")), "")
 	for _, l := range strings.Split(ansi.Wrap(rest, max(width-indent, 1), ""), "\n") {
 		out = append(out, strings.Repeat(" ", indent)+l)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rulebench/rulebench/engine"
 	"github.com/rulebench/rulebench/engine/repo"
+	"github.com/rulebench/rulebench/engine/worker"
 	"github.com/rulebench/rulebench/ui/eventlist"
 	"github.com/rulebench/rulebench/ui/highlight"
 	"github.com/rulebench/rulebench/ui/pane"
@@ -114,6 +115,11 @@ func fieldValues(r *Run) map[string]string {
 		v["description"], v["runbook"], v["reference"] = a.Description, a.Runbook, a.Reference
 	}
 	v["printed"] = r.Result.Stdout
+	var calls []string
+	for _, c := range r.Result.NetworkCalls {
+		calls = append(calls, c.String())
+	}
+	v["outside calls"] = strings.Join(calls, "\n")
 	if r.Result.Error != nil {
 		v["error"] = r.Result.Error.Error()
 	}
@@ -344,8 +350,108 @@ func render(st theme.Styles, run, other *Run, width int, caption, root string) *
 	if len(res.CacheOps) > 0 || !run.Fresh {
 		b.field("cache", cacheNote, st.Muted, false)
 	}
+	b.calls(res.NetworkCalls, diff("outside calls"))
 	b.field("took", FormatDuration(res.Duration), st.Muted, false)
 	return b
+}
+
+// calls lists the outside calls (HTTP, AWS, refused connections) the
+// evaluation made, beside its cache calls: what was called and the answer,
+// then where the answer came from, how long it took and which function
+// made it. A call offline mode could not answer says what to add.
+func (b *lines) calls(calls []engine.NetworkCall, diff bool) {
+	if len(calls) == 0 {
+		return
+	}
+	st := b.st
+	var body []string
+	for _, c := range calls {
+		glyph, style := st.Pass.Render(theme.GlyphPass), st.Text
+		if c.Failed() {
+			glyph, style = st.Fail.Render(theme.GlyphFail), st.Fail
+		}
+		// Lines are word-wrapped here: the block would cut them at the
+		// edge, mid-word.
+		w := max(b.inner()-2, 8)
+		wrapped := func(line string, indent int) {
+			body = append(body, pane.WrapIndent(line, w, indent)...)
+		}
+		// The target is cut at the edge (a URL has no spaces to wrap at).
+		body = append(body, pane.HangWrap(glyph+" "+style.Render(pane.Clean(c.Target))+" "+st.Muted.Render(callAnswer(c)), w)...)
+		var tags []string
+		switch {
+		case c.Source == worker.CallFixture && c.Fixture != "" && c.Fixture != "built-in":
+			tags = append(tags, "fixture "+strings.TrimPrefix(c.Fixture, b.root+"/"))
+		case c.Source == worker.CallFixture:
+			tags = append(tags, "built-in answer")
+		case c.Source == worker.CallReal:
+			tags = append(tags, "real")
+		}
+		if c.DurationNS > 0 {
+			tags = append(tags, FormatDuration(time.Duration(c.DurationNS)))
+		}
+		if c.Function != "" {
+			tags = append(tags, c.Function+"()")
+		}
+		wrapped("  "+st.Muted.Render(pane.Clean(strings.Join(tags, " · "))), 2)
+		if hint := FixtureHint(c); hint != "" {
+			wrapped("  "+st.Warn.Render(pane.Clean(hint)), 4)
+		}
+	}
+	label := "outside calls"
+	if len(calls) > 1 {
+		label += fmt.Sprintf(" (%d)", len(calls))
+	}
+	b.block(label, body, diff)
+	// The section is keyed without its count, so that runs with different
+	// numbers of calls still line up side by side.
+	b.sections[len(b.sections)-1].key = "outside calls"
+}
+
+// callAnswer is what a call got: an HTTP status, an AWS error code, or why
+// it had no answer.
+func callAnswer(c engine.NetworkCall) string {
+	switch c.Source {
+	case worker.CallMissing:
+		if c.Kind == "aws" && c.Code != "" && c.Code != "RulebenchNoFixture" {
+			return "! no fixture (answered " + c.Code + ")"
+		}
+		return "! no fixture"
+	case worker.CallBlocked:
+		return "! blocked (offline)"
+	}
+	var parts []string
+	if c.Status != 0 {
+		parts = append(parts, fmt.Sprintf("%s %d", theme.GlyphArrow, c.Status))
+	}
+	switch {
+	case c.Code != "":
+		parts = append(parts, c.Code)
+	case c.Error != "":
+		line, _, _ := strings.Cut(c.Error, "\n")
+		parts = append(parts, "! "+line)
+	}
+	return strings.Join(parts, " ")
+}
+
+// FixtureHint says what to add for a call offline mode could not answer
+// ("" for the others).
+func FixtureHint(c engine.NetworkCall) string {
+	switch {
+	case c.Source == worker.CallBlocked:
+		return "only HTTP and AWS (boto3) calls can be answered offline; --network real lets this out"
+	case c.Source != worker.CallMissing:
+		return ""
+	case c.Kind == "aws" && c.Service == "secretsmanager":
+		return "add the secret to a file in fixtures/:  secrets: {NAME: VALUE}"
+	case c.Kind == "aws":
+		return fmt.Sprintf("add to a file in fixtures/:  aws: [{service: %s, operation: %s, response: {...}}]", c.Service, c.Operation)
+	}
+	url := c.URL
+	if i := strings.IndexByte(url, '?'); i >= 0 {
+		url = url[:i] + "*"
+	}
+	return fmt.Sprintf("add to a file in fixtures/:  http: [{method: %s, url: %q, json: {...}}]", c.Method, url)
 }
 
 func (b *lines) header(run *Run, diff bool) {

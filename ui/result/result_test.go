@@ -172,3 +172,44 @@ func TestSyntaxErrorLineComesFromTheMessage(t *testing.T) {
 		t.Errorf("a syntax error in another file marks line %d of the rule", n)
 	}
 }
+
+// Outside calls are listed under the cache calls: what was called and the
+// answer, where the answer came from, how long it took, which function
+// made it, and for a call offline mode could not answer what to add.
+func TestOutsideCalls(t *testing.T) {
+	run := alertRun(2, "t", "d")
+	run.Result.NetworkCalls = []engine.NetworkCall{
+		{Kind: "aws", Target: "secretsmanager:GetSecretValue", Service: "secretsmanager", Operation: "GetSecretValue", Status: 200,
+			Source: "fixture", Fixture: "/repo/fixtures/intel.yml:3", Function: "alert_context", DurationNS: 400000},
+		{Kind: "http", Target: "GET https://intel.example.net/v1/ip/1.2.3.4", Method: "GET", URL: "https://intel.example.net/v1/ip/1.2.3.4?full=1",
+			Status: 429, Source: "real", Function: "alert_context", DurationNS: 12000000},
+		{Kind: "http", Target: "GET https://other.example.net/", Method: "GET", URL: "https://other.example.net/?q=1", Source: "missing", Function: "rule"},
+		{Kind: "dns", Target: "dns evil.example.com", Source: "blocked", Function: "rule"},
+	}
+	m := model(100, 60)
+	m.SetRoot("/repo")
+	m.SetRun(run)
+	view := m.View()
+	for _, want := range []string{
+		"outside calls (4)",
+		"  ✓ secretsmanager:GetSecretValue → 200",
+		"    fixture fixtures/intel.yml:3 · 0.40ms · alert_context()",
+		"  ✗ GET https://intel.example.net/v1/ip/1.2.3.4 → 429",
+		"    real · 12.0ms · alert_context()",
+		"  ✗ GET https://other.example.net/ ! no fixture",
+		"    rule()\n",
+		`    add to a file in fixtures/:  http: [{method: GET, url: "https://other.example.net/*", json:`,
+		"  ✗ dns evil.example.com ! blocked (offline)",
+		"only HTTP and AWS (boto3) calls can be answered offline",
+	} {
+		if !strings.Contains(view, want) {
+			t.Errorf("view lacks %q:\n%s", want, view)
+		}
+	}
+	// Pinned beside a run without calls, the difference is marked.
+	m.TogglePin()
+	m.SetRun(alertRun(3, "t", "d"))
+	if view := m.View(); !strings.Contains(view, "≠ outside calls (4)") {
+		t.Errorf("compared:\n%s", view)
+	}
+}

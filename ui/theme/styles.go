@@ -24,6 +24,9 @@ const (
 	GlyphDiff      = "≠"
 	GlyphBarFull   = "█"
 	GlyphBarEmpty  = "░"
+	GlyphWarn      = "⚠"
+	GlyphArrow     = "→"
+	GlyphRule      = "─"
 )
 
 // CodeClass is what a highlighted token is; Styles.Code gives its style.
@@ -64,6 +67,9 @@ type Styles struct {
 
 	// Source view.
 	LineNumber, ErrorLine, ErrorMarker lipgloss.Style
+
+	// Replay view: the progress bar's done and remaining parts.
+	BarFull, BarDone, BarEmpty lipgloss.Style
 
 	Status, StatusError lipgloss.Style
 	Help                help.Styles
@@ -116,6 +122,10 @@ func New(r *lipgloss.Renderer) Styles {
 		LineNumber:  st().Foreground(Muted),
 		ErrorLine:   st().Background(ErrorLineBg),
 		ErrorMarker: st().Foreground(Fail).Background(ErrorLineBg).Bold(true),
+
+		BarFull:  st().Foreground(Accent),
+		BarDone:  st().Foreground(Pass),
+		BarEmpty: st().Foreground(Subtle),
 
 		Status:      st().Foreground(Muted),
 		StatusError: st().Foreground(Fail),
