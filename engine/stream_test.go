@@ -177,3 +177,74 @@ func TestStreamRoutesByLogTypeOrEverything(t *testing.T) {
 	}
 	_ = time.Second
 }
+
+// The worker scans events straight out of a batch's text when the batch is
+// pure ASCII and falls back to json.loads otherwise; whichever way an event
+// is parsed, the rule must see exactly what json.loads gives. Batches of one
+// event and of many mix both paths.
+func TestStreamParsesEventsAsJSONLoadsDoes(t *testing.T) {
+	e, r := newEngine(t, map[string]string{
+		"p.yml": ruleSpec("Parse", "p.py", ""),
+		"p.py": `
+			def rule(event):
+			    return True
+			def title(event):
+			    return "%d %s %r %r" % (event.get("n"), ascii(event.get("s")), event.get("big"), sorted(event.keys()))
+		`,
+	}, withWorkers(2))
+	lines := []string{
+		`{"p_log_type":"Test.Log","n":1,"s":"plain"}`,
+		`{"p_log_type":"Test.Log","n":2,"s":"café ☕"}`,
+		`{"p_log_type":"Test.Log","n":3,"s":"\u00e9\ud83d\ude00"}   `,
+		`{"p_log_type":"Test.Log","n":4,"s":"x","big":12345678901234567890123}`,
+		`{"p_log_type":"Test.Log","n":5,"s":"first","s":"last"}`,
+		`{ "p_log_type" : "Test.Log" , "n" : 6 , "s" : [ 1 , { } ] }`,
+		`{"p_log_type":"Test.Log","n":7,"s":"tab\there","big":1.5e300}`,
+		// Deeper than Python's json module goes: a bad event, not a crash.
+		`{"p_log_type":"Test.Log","n":8,"s":` + strings.Repeat("[", 3000) + strings.Repeat("]", 3000) + `}`,
+	}
+	want := []string{
+		`1 'plain' None ['n', 'p_log_type', 's']`,
+		`2 'caf\xe9 \u2615' None ['n', 'p_log_type', 's']`,
+		`3 '\xe9\U0001f600' None ['n', 'p_log_type', 's']`,
+		`4 'x' 12345678901234567890123 ['big', 'n', 'p_log_type', 's']`,
+		`5 'last' None ['n', 'p_log_type', 's']`,
+		`6 ImmutableList((1, {})) None ['n', 'p_log_type', 's']`,
+		`7 'tab\there' 1.5e+300 ['big', 'n', 'p_log_type', 's']`,
+	}
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, round := range []int{1, 64} {
+		rd, err := events.Open([]string{path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]string, len(lines))
+		var bad []string
+		_, err = e.Stream(context.Background(), rd, StreamOptions{
+			Detections: r.Detections, Store: memoryStore(), RoundSize: round,
+			OnResult: func(sr StreamResult) {
+				if sr.Result.Error != nil || sr.Result.Alert == nil {
+					t.Errorf("round %d, line %d: %+v", round, sr.Event.Line, sr.Result.Error)
+					return
+				}
+				got[sr.Event.Line-1] = sr.Result.Alert.Title
+			},
+			OnBad: func(ev events.Event, err error) { bad = append(bad, fmt.Sprintf("%d: %v", ev.Line, err)) },
+		})
+		rd.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(bad) != 1 || !strings.HasPrefix(bad[0], "8: ") || !strings.Contains(bad[0], "nested too deeply") {
+			t.Errorf("round %d: bad events %q, want line 8 nested too deeply", round, bad)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("round %d, line %d: title %q, want %q", round, i+1, got[i], want[i])
+			}
+		}
+	}
+}

@@ -34,18 +34,17 @@ class Channel:
         # a time keeps requests and replies paired.
         self.lock = threading.RLock()
 
-    def _read_exact(self, size):
-        # Reads are buffered: one syscall usually brings a whole frame,
-        # header and body, which matters for the cache-call round trip.
+    def _fill(self, size):
+        """Buffer at least size bytes; False when Go closed the pipe first.
+        Reads are large: one syscall usually brings a whole frame, header
+        and body, which matters for the cache-call round trip."""
         buf = self._buf
         while len(buf) < size:
             chunk = os.read(self._rfd, max(65536, size - len(buf)))
             if not chunk:
-                return None
+                return False
             buf += chunk
-        data = bytes(buf[:size])
-        del buf[:size]
-        return data
+        return True
 
     def read(self):
         """The next message from Go, or None when Go closed the pipe."""
@@ -54,28 +53,36 @@ class Channel:
         return self._read_frame()
 
     def _read_frame(self):
-        header = self._read_exact(4)
-        if header is None:
+        buf = self._buf
+        if len(buf) < 4 and not self._fill(4):
             return None
-        (size,) = _HEADER.unpack(header)
+        (size,) = _HEADER.unpack_from(buf)
         if size > MAX_FRAME:
             raise ProtocolError("frame of %d bytes is over the limit" % size)
-        payload = self._read_exact(size)
-        if payload is None:
+        end = 4 + size
+        if len(buf) < end and not self._fill(end):
             return None
+        with memoryview(buf) as view:
+            payload = bytes(view[4:end])
+        # Deleting from the front of a bytearray moves its start, not its bytes.
+        del buf[:end]
         # A frame may carry raw bytes after its JSON header, separated by a
         # newline (Go's JSON never contains a raw one): replay batches send
         # events exactly as read, unparsed.
         split = payload.find(b"\n")
         if split < 0:
-            return json.loads(payload)
-        message = json.loads(payload[:split])
-        message["_blob"] = payload[split + 1 :]
+            return _loads(payload.decode("utf-8"))
+        message = _loads(payload[:split].decode("utf-8"))
+        message["_blob"] = memoryview(payload)[split + 1 :]
         return message
 
     def write(self, message):
         data = encode(message)
         view = memoryview(_HEADER.pack(len(data)) + data)
+        written = os.write(self._wfd, view)
+        if written == len(view):
+            return
+        view = view[written:]
         while view:
             written = os.write(self._wfd, view)
             view = view[written:]
@@ -117,12 +124,16 @@ def _default(value):
     return repr(value)
 
 
+# Built once: json.dumps with options builds a new encoder per call, a
+# measurable share of a cache call's round trip.
+_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"), ensure_ascii=False, default=_default)
+_loads = json.JSONDecoder().decode
+
+
 def encode(message):
     try:
-        text = json.dumps(message, allow_nan=False, separators=(",", ":"), ensure_ascii=False, default=_default)
+        text = _ENCODER.encode(message)
     except ValueError:
-        text = json.dumps(
-            _sanitize(message), allow_nan=False, separators=(",", ":"), ensure_ascii=False, default=_default
-        )
+        text = _ENCODER.encode(_sanitize(message))
     # Lone surrogates from rule output cannot be encoded as UTF-8.
     return text.encode("utf-8", "backslashreplace")

@@ -22,6 +22,7 @@ events whose results it never got, answering their cache calls from what it
 recorded the first time.
 """
 
+import codecs
 import json
 import mmap
 import os
@@ -39,6 +40,17 @@ from rulebench.runner import Capture, Detection, Evaluation, RuleTimeout, descri
 # detection is -1 while parsing).
 _PROGRESS = struct.Struct("=qqq")
 DET_BITS = 16
+# What JSON counts as whitespace (str.strip() alone would allow more).
+_JSON_SPACE = " \t\n\r"
+
+
+def _ascii(blob):
+    """The batch as text when it is pure ASCII (then a character offset is a
+    byte offset, and events can be scanned in place), else None."""
+    try:
+        return codecs.ascii_decode(blob)[0]
+    except UnicodeDecodeError:
+        return None
 
 
 class Progress:
@@ -79,6 +91,7 @@ class Session:
         # Per detection: True when it gets the data model (rules), False for
         # other kinds; policies are None so that False from them (an alert)
         # never takes the "no match" fast path.
+        self.scan = json.JSONDecoder().scan_once
         self.modeled = [True if d.kind == "rule" else (None if d.kind == "policy" else False) for d in self.dets]
         self._reset()
 
@@ -86,11 +99,8 @@ class Session:
         self.items = []
         self.bad = []
         self.deferred = []
-        # Cleared, not replaced: a batch in progress holds this dict.
-        if hasattr(self, "stats"):
-            self.stats.clear()
-        else:
-            self.stats = {}
+        # Per detection index, the counters of this flush (None: not run).
+        self.stats = [None] * len(self.dets)
 
     def flush(self, batch_round, final, upto):
         frame = {"t": "results", "id": self.request_id, "round": batch_round, "final": final, "upto": upto}
@@ -100,8 +110,9 @@ class Session:
             frame["bad"] = self.bad
         if self.deferred:
             frame["deferred"] = self.deferred
-        if self.stats:
-            frame["stats"] = [[det] + st[:4] + [st[4], st[5]] for det, st in self.stats.items()]
+        stats = [[det] + st for det, st in enumerate(self.stats) if st is not None]
+        if stats:
+            frame["stats"] = stats
         self.channel.write(frame)
         self._reset()
 
@@ -132,19 +143,21 @@ class Session:
         sizes = message["sizes"]
         blob = message["_blob"]
         owned = message.get("dets")  # per event: the owned detections to run
+        text = _ascii(blob)
+        if text is None:
+            blob = bytes(blob)
+        scan = self.scan
         deferred = self.deferred
         dets = self.dets
         fns = self.fns
         modeled_kind = self.modeled
         routes = self.routes
         everything = self.all
-        progress = self.progress
-        words = progress.words  # [done, current, detection]
+        words = self.progress.words  # [done, current, detection]
         watchdog = self.runner.watchdog
         timeout = self.timeout if self.timeout and self.timeout > 0 else 0.0
         monotonic = time.monotonic
         stats = self.stats
-        loads = json.loads
         perf = time.perf_counter_ns
         make_event = self.runner.data_models.for_log_type
         capture = Capture(self.runner.capture_limit)
@@ -152,24 +165,35 @@ class Session:
         sys.stdout = sys.stderr = capture
         offset = 0
         last = -1
-        bridge.defer = owned is None
+        # With the cache off (a shard batch) a cache call raises before it
+        # reads the context, so only owned batches need to set it.
+        with_cache = owned is not None
+        bridge.defer = not with_cache
         try:
-            for position, (seq, size) in enumerate(zip(seqs, sizes)):
-                raw = blob[offset : offset + size]
-                offset += size
+            for position, seq in enumerate(seqs):
+                start = offset
+                offset += sizes[position]
                 words[1] = seq
                 words[2] = -1
                 try:
-                    data = loads(raw)
+                    # The C scanner straight on the batch's text: json.loads
+                    # would copy the event, sniff its encoding and run two
+                    # regular expressions around the same scan.
+                    if text is None:
+                        raise ValueError
+                    data, stop = scan(text, start)
+                    if stop != offset and text[stop:offset].strip(_JSON_SPACE):
+                        raise ValueError
                     if data.__class__ is not dict:
-                        raise ValueError("not a JSON object (found %s)" % type(data).__name__)
-                except ValueError as exc:
-                    self.bad.append([seq, str(exc)])
-                    words[0] = seq
-                    last = seq
-                    continue
+                        raise ValueError
+                except (ValueError, StopIteration, RecursionError):
+                    data = self._parse_slow(blob, start, offset, seq)
+                    if data is None:
+                        words[0] = seq
+                        last = seq
+                        continue
                 log_type = data.get("p_log_type")
-                if owned is not None:
+                if with_cache:
                     targets = owned[position]
                 else:
                     targets = everything if everything is not None else routes.get(log_type, ())
@@ -190,12 +214,13 @@ class Session:
                             if plain_event is None:
                                 plain_event = PantherEvent(data)
                             event = plain_event
-                        bridge.context = (seq << DET_BITS) | det_index
+                        if with_cache:
+                            bridge.context = (seq << DET_BITS) | det_index
                         words[2] = det_index
                         printed = capture.total
                         error = None
                         bridge.deferred = False
-                        st = stats.get(det_index)
+                        st = stats[det_index]
                         if st is None:
                             st = stats[det_index] = [0, 0, 0, 0, {}, 0]
                         n = st[0] + 1
@@ -245,6 +270,22 @@ class Session:
             sys.stdout, sys.stderr = saved
             watchdog.disarm()
         self.flush(batch_round, True, last)
+
+    def _parse_slow(self, blob, start, stop, seq):
+        """Parse one event the standard way, for what the fast path turned
+        down (non-ASCII text, stray whitespace, a byte-order mark...) and for
+        json's own error message; None when the event is bad."""
+        try:
+            data = json.loads(bytes(blob[start:stop]))
+            if data.__class__ is not dict:
+                raise ValueError("not a JSON object (found %s)" % type(data).__name__)
+        except ValueError as exc:
+            self.bad.append([seq, str(exc)])
+            return None
+        except RecursionError:
+            self.bad.append([seq, "nested too deeply for Python's json module"])
+            return None
+        return data
 
     def _slow(self, det, det_index, seq, event, output, error, elapsed, st, capture, printed):
         main = det.main_function
