@@ -149,28 +149,11 @@ func (t *textReport) calls(r *engine.Result) {
 		switch {
 		case callFailed(c):
 			fmt.Fprintf(t.w, "        %s %s %s\n", t.st.Fail.Render("[FAIL]"), t.st.Accent.Render("call"), formatCall(t.root, c))
-			fmt.Fprintf(t.w, "               %s\n", t.st.Muted.Render(howToFixture(c)))
+			fmt.Fprintf(t.w, "               %s\n", t.st.Muted.Render(c.FixtureHint()))
 		case t.showCalls:
 			fmt.Fprintf(t.w, "        %s %s\n", t.st.Accent.Render("call"), formatCall(t.root, c))
 		}
 	}
-}
-
-// howToFixture says what to add for a call offline mode could not answer.
-func howToFixture(c engine.NetworkCall) string {
-	switch {
-	case c.Source == worker.CallBlocked:
-		return "only HTTP (urllib, requests, http.client) and AWS (boto3) calls can be answered offline; use --network real to let this out"
-	case c.Kind == "aws" && c.Service == "secretsmanager":
-		return "add the secret to a file in fixtures/:  secrets: {NAME: VALUE}"
-	case c.Kind == "aws":
-		return fmt.Sprintf("add to a file in fixtures/:  aws: [{service: %s, operation: %s, response: {...}}]", c.Service, c.Operation)
-	}
-	url := c.URL
-	if i := strings.IndexByte(url, '?'); i >= 0 {
-		url = url[:i] + "*"
-	}
-	return fmt.Sprintf("add to a file in fixtures/:  http: [{method: %s, url: %q, json: {...}}]  (* matches anything)", c.Method, url)
 }
 
 // writeProjectionText prints the rate projection of a run.

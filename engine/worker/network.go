@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // Network modes: what the harness does with outside calls from rule code.
@@ -55,6 +56,26 @@ type NetworkCall struct {
 // Failed reports whether the call got no successful answer.
 func (c NetworkCall) Failed() bool {
 	return c.Error != "" || c.Source == CallMissing || c.Source == CallBlocked || c.Status >= 400
+}
+
+// FixtureHint says what to add so that offline mode can answer the call
+// next time, or why it cannot; "" for calls that were answered.
+func (c NetworkCall) FixtureHint() string {
+	switch {
+	case c.Source == CallBlocked:
+		return "only HTTP (urllib, requests, http.client) and AWS (boto3) calls can be answered offline; --network real lets this out"
+	case c.Source != CallMissing:
+		return ""
+	case c.Kind == "aws" && c.Service == "secretsmanager":
+		return "add the secret to a file in fixtures/:  secrets: {NAME: VALUE}"
+	case c.Kind == "aws":
+		return fmt.Sprintf("add to a file in fixtures/:  aws: [{service: %s, operation: %s, response: {...}}]", c.Service, c.Operation)
+	}
+	url := c.URL
+	if i := strings.IndexByte(url, '?'); i >= 0 {
+		url = url[:i] + "*"
+	}
+	return fmt.Sprintf("add to a file in fixtures/:  http: [{method: %s, url: %q, json: {...}}]  (* matches anything)", c.Method, url)
 }
 
 // API names what a rate limit applies to: the host of an HTTP call

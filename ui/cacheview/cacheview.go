@@ -201,19 +201,10 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 
 func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd) {
 	k := m.keys
+	if m.view.Navigate(k.Keys, msg) {
+		return m, nil
+	}
 	switch {
-	case key.Matches(msg, k.Up):
-		m.view.Scroll(-1)
-	case key.Matches(msg, k.Down):
-		m.view.Scroll(1)
-	case key.Matches(msg, k.PageUp):
-		m.view.Scroll(-m.view.Page())
-	case key.Matches(msg, k.PageDown):
-		m.view.Scroll(m.view.Page())
-	case key.Matches(msg, k.Top):
-		m.view.Top()
-	case key.Matches(msg, k.Bottom):
-		m.view.Bottom()
 	case key.Matches(msg, k.Refresh):
 		return m, m.Refresh()
 	case key.Matches(msg, k.Clock):

@@ -1,10 +1,14 @@
 package cacheview
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"github.com/charmbracelet/bubbles/key"
+
+	"github.com/rulebench/rulebench/ui/scroll"
+)
 
 // KeyMap is the cache inspector's keys.
 type KeyMap struct {
-	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
+	scroll.Keys
 	Clock, Later, Earlier, NextDay, PrevDay key.Binding
 	Snapshot, Restore, Clear, Refresh       key.Binding
 }
@@ -12,12 +16,7 @@ type KeyMap struct {
 // DefaultKeyMap returns the cache inspector's keys.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll up")),
-		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll down")),
-		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+d", " "), key.WithHelp("pgdn", "page down")),
-		Top:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g", "top")),
-		Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "bottom")),
+		Keys:     scroll.ViewKeys(),
 		Clock:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "clock mode")),
 		Later:    key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "clock +1h")),
 		Earlier:  key.NewBinding(key.WithKeys("-"), key.WithHelp("-", "clock -1h")),

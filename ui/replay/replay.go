@@ -385,19 +385,10 @@ func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd) {
 		if m.focus == PartProfile {
 			v = &m.table
 		}
+		if v.Navigate(k.Keys, msg) {
+			return m, nil
+		}
 		switch {
-		case key.Matches(msg, k.Up):
-			v.Scroll(-1)
-		case key.Matches(msg, k.Down):
-			v.Scroll(1)
-		case key.Matches(msg, k.PageUp):
-			v.Scroll(-v.Page())
-		case key.Matches(msg, k.PageDown):
-			v.Scroll(v.Page())
-		case key.Matches(msg, k.Top):
-			v.Top()
-		case key.Matches(msg, k.Bottom):
-			v.Bottom()
 		case key.Matches(msg, k.Event) && m.focus == PartDetail:
 			m.showEvent = !m.showEvent
 			m.renderDetail(false)
@@ -407,18 +398,7 @@ func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd) {
 		return m, nil
 	}
 	switch {
-	case key.Matches(msg, k.Up):
-		m.list.Move(-1)
-	case key.Matches(msg, k.Down):
-		m.list.Move(1)
-	case key.Matches(msg, k.PageUp):
-		m.list.Move(-m.list.Page())
-	case key.Matches(msg, k.PageDown):
-		m.list.Move(m.list.Page())
-	case key.Matches(msg, k.Top):
-		m.list.Select(0)
-	case key.Matches(msg, k.Bottom):
-		m.list.Select(len(m.order) - 1)
+	case m.list.Navigate(k.Keys, msg):
 	case key.Matches(msg, k.Event):
 		m.showEvent = !m.showEvent
 		m.renderDetail(false)

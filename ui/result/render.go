@@ -394,7 +394,7 @@ func (b *lines) calls(calls []engine.NetworkCall, diff bool) {
 			tags = append(tags, c.Function+"()")
 		}
 		wrapped("  "+st.Muted.Render(pane.Clean(strings.Join(tags, " · "))), 2)
-		if hint := FixtureHint(c); hint != "" {
+		if hint := c.FixtureHint(); hint != "" {
 			wrapped("  "+st.Warn.Render(pane.Clean(hint)), 4)
 		}
 	}
@@ -432,26 +432,6 @@ func callAnswer(c engine.NetworkCall) string {
 		parts = append(parts, "! "+line)
 	}
 	return strings.Join(parts, " ")
-}
-
-// FixtureHint says what to add for a call offline mode could not answer
-// ("" for the others).
-func FixtureHint(c engine.NetworkCall) string {
-	switch {
-	case c.Source == worker.CallBlocked:
-		return "only HTTP and AWS (boto3) calls can be answered offline; --network real lets this out"
-	case c.Source != worker.CallMissing:
-		return ""
-	case c.Kind == "aws" && c.Service == "secretsmanager":
-		return "add the secret to a file in fixtures/:  secrets: {NAME: VALUE}"
-	case c.Kind == "aws":
-		return fmt.Sprintf("add to a file in fixtures/:  aws: [{service: %s, operation: %s, response: {...}}]", c.Service, c.Operation)
-	}
-	url := c.URL
-	if i := strings.IndexByte(url, '?'); i >= 0 {
-		url = url[:i] + "*"
-	}
-	return fmt.Sprintf("add to a file in fixtures/:  http: [{method: %s, url: %q, json: {...}}]", c.Method, url)
 }
 
 func (b *lines) header(run *Run, diff bool) {

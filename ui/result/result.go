@@ -129,19 +129,10 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	if !ok {
 		return m, nil
 	}
+	if m.view.Navigate(m.keys.Keys, km) {
+		return m, nil
+	}
 	switch {
-	case key.Matches(km, m.keys.Up):
-		m.view.Scroll(-1)
-	case key.Matches(km, m.keys.Down):
-		m.view.Scroll(1)
-	case key.Matches(km, m.keys.PageUp):
-		m.view.Scroll(-m.view.Page())
-	case key.Matches(km, m.keys.PageDown):
-		m.view.Scroll(m.view.Page())
-	case key.Matches(km, m.keys.Top):
-		m.view.Top()
-	case key.Matches(km, m.keys.Bottom):
-		m.view.Bottom()
 	case key.Matches(km, m.keys.Event):
 		m.showEvent = !m.showEvent
 		m.render(false)

@@ -275,19 +275,10 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		m.refilter(keep)
 		return m, cmd
 	}
+	if m.list.Navigate(m.keys.Keys, km) {
+		return m, nil
+	}
 	switch {
-	case key.Matches(km, m.keys.Up):
-		m.list.Move(-1)
-	case key.Matches(km, m.keys.Down):
-		m.list.Move(1)
-	case key.Matches(km, m.keys.PageUp):
-		m.list.Move(-m.list.Page())
-	case key.Matches(km, m.keys.PageDown):
-		m.list.Move(m.list.Page())
-	case key.Matches(km, m.keys.Top):
-		m.list.Select(0)
-	case key.Matches(km, m.keys.Bottom):
-		m.list.Select(m.list.Len - 1)
 	case key.Matches(km, m.keys.ClearFilter):
 		if m.filter.Value() != "" {
 			keep := m.SelectedID()

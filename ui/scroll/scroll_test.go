@@ -3,6 +3,8 @@ package scroll
 import (
 	"reflect"
 	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
 )
 
 func TestListKeepsCursorVisible(t *testing.T) {
@@ -46,5 +48,38 @@ func TestViewScrollsWithinContent(t *testing.T) {
 	v.SetLines([]string{"x"}, true)
 	if got := v.Visible(); !reflect.DeepEqual(got, []string{"x"}) {
 		t.Fatalf("refreshed content: %q", got)
+	}
+}
+
+func TestNavigate(t *testing.T) {
+	press := func(s string) tea.KeyMsg {
+		switch s {
+		case "end":
+			return tea.KeyMsg{Type: tea.KeyEnd}
+		case "pgdown":
+			return tea.KeyMsg{Type: tea.KeyPgDown}
+		}
+		return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
+	}
+	l := List{Len: 50, Height: 10}
+	k := ListKeys()
+	for _, step := range []struct {
+		key    string
+		moved  bool
+		cursor int
+	}{{"j", true, 1}, {"pgdown", true, 10}, {"end", true, 49}, {"g", true, 0}, {"k", true, 0}, {"x", false, 0}, {" ", false, 0}} {
+		if got := l.Navigate(k, press(step.key)); got != step.moved || l.Cursor != step.cursor {
+			t.Errorf("list %q: moved %v cursor %d, want %v %d", step.key, got, l.Cursor, step.moved, step.cursor)
+		}
+	}
+	lines := make([]string, 30)
+	v := View{}
+	v.SetLines(lines, false)
+	v.SetHeight(10)
+	if !v.Navigate(ViewKeys(), press(" ")) || v.Offset != 9 {
+		t.Errorf("space pages a view down: offset %d, want 9", v.Offset)
+	}
+	if !v.Navigate(ViewKeys(), press("G")) || v.Offset != 20 {
+		t.Errorf("G: offset %d, want 20", v.Offset)
 	}
 }

@@ -1,22 +1,21 @@
 package source
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"github.com/charmbracelet/bubbles/key"
+
+	"github.com/rulebench/rulebench/ui/scroll"
+)
 
 // KeyMap is the source pane's keys.
 type KeyMap struct {
-	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
-	Spec, ErrorLine                         key.Binding
+	scroll.Keys
+	Spec, ErrorLine key.Binding
 }
 
 // DefaultKeyMap returns the source pane's keys.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Up:        key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll up")),
-		Down:      key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll down")),
-		PageUp:    key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
-		PageDown:  key.NewBinding(key.WithKeys("pgdown", "ctrl+d", " "), key.WithHelp("pgdn", "page down")),
-		Top:       key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g", "top")),
-		Bottom:    key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "bottom")),
+		Keys:      scroll.ViewKeys(),
 		Spec:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "python/yaml")),
 		ErrorLine: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "error line")),
 	}

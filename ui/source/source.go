@@ -192,19 +192,10 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			}
 		}
 	case tea.KeyMsg:
+		if m.view.Navigate(m.keys.Keys, msg) {
+			return m, nil
+		}
 		switch {
-		case key.Matches(msg, m.keys.Up):
-			m.view.Scroll(-1)
-		case key.Matches(msg, m.keys.Down):
-			m.view.Scroll(1)
-		case key.Matches(msg, m.keys.PageUp):
-			m.view.Scroll(-m.view.Page())
-		case key.Matches(msg, m.keys.PageDown):
-			m.view.Scroll(m.view.Page())
-		case key.Matches(msg, m.keys.Top):
-			m.view.Top()
-		case key.Matches(msg, m.keys.Bottom):
-			m.view.Bottom()
 		case key.Matches(msg, m.keys.ErrorLine):
 			if m.errLine > 0 {
 				if m.showSpec {

@@ -1,25 +1,24 @@
 package triage
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"github.com/charmbracelet/bubbles/key"
+
+	"github.com/rulebench/rulebench/ui/scroll"
+)
 
 // KeyMap is the test triage view's keys.
 type KeyMap struct {
-	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
-	Rerun, Open, Back                       key.Binding
+	scroll.Keys
+	Rerun, Open, Back key.Binding
 }
 
 // DefaultKeyMap returns the triage keys.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+d"), key.WithHelp("pgdn", "page down")),
-		Top:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g", "first")),
-		Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "last")),
-		Rerun:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-run")),
-		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open in workbench")),
-		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Keys:  scroll.ListKeys(),
+		Rerun: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-run")),
+		Open:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open in workbench")),
+		Back:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 	}
 }
 

@@ -322,37 +322,11 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		return m, nil
 	}
 	if m.focusDetail {
-		switch {
-		case key.Matches(km, k.Up):
-			m.detail.Scroll(-1)
-		case key.Matches(km, k.Down):
-			m.detail.Scroll(1)
-		case key.Matches(km, k.PageUp):
-			m.detail.Scroll(-m.detail.Page())
-		case key.Matches(km, k.PageDown):
-			m.detail.Scroll(m.detail.Page())
-		case key.Matches(km, k.Top):
-			m.detail.Top()
-		case key.Matches(km, k.Bottom):
-			m.detail.Bottom()
-		}
+		m.detail.Navigate(k.Keys, km)
 		return m, nil
 	}
 	before := m.list.Cursor
-	switch {
-	case key.Matches(km, k.Up):
-		m.list.Move(-1)
-	case key.Matches(km, k.Down):
-		m.list.Move(1)
-	case key.Matches(km, k.PageUp):
-		m.list.Move(-m.list.Page())
-	case key.Matches(km, k.PageDown):
-		m.list.Move(m.list.Page())
-	case key.Matches(km, k.Top):
-		m.list.Select(0)
-	case key.Matches(km, k.Bottom):
-		m.list.Select(m.list.Len - 1)
-	}
+	m.list.Navigate(k.Keys, km)
 	if m.list.Cursor != before {
 		m.moved = true
 		m.renderDetail(false)
