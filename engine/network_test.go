@@ -420,16 +420,18 @@ func TestNetworkWithoutThirdPartyLibraries(t *testing.T) {
 			    return True
 
 			def alert_context(event):
+			    body = urllib.request.urlopen("https://api.example.com/limited" if False else
+			        urllib.request.Request("https://www.virustotal.com/api/v3/ip_addresses/1.1.1.1",
+			                               headers={"x-apikey": "vt-fixture-key-1234"})).read()
+			    # Looked at before this rule imports boto3 itself (which loads
+			    # botocore and urllib3 where it is installed).
+			    loaded = sorted(m for m in ("requests", "botocore", "urllib3") if m in sys.modules)
 			    try:
 			        import boto3
 			        has_boto3 = True
 			    except ImportError:
 			        has_boto3 = False
-			    body = urllib.request.urlopen("https://api.example.com/limited" if False else
-			        urllib.request.Request("https://www.virustotal.com/api/v3/ip_addresses/1.1.1.1",
-			                               headers={"x-apikey": "vt-fixture-key-1234"})).read()
-			    return {"boto3": has_boto3, "body": len(body),
-			            "loaded": sorted(m for m in ("requests", "botocore", "urllib3") if m in sys.modules),
+			    return {"boto3": has_boto3, "body": len(body), "loaded": loaded,
 			            "python": sys.version_info[:2]}
 		`,
 	}, opts...)
