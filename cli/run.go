@@ -315,18 +315,7 @@ func timeText(t time.Time) string {
 }
 
 func writeReplayText(w io.Writer, st theme.TextStyles, rep *replayReport, showCache bool) {
-	all := rep.grouper.Alerts()
-	var delivered, held, errs []*alerts.Alert
-	for _, a := range all {
-		switch {
-		case a.Error:
-			errs = append(errs, a)
-		case a.Delivered:
-			delivered = append(delivered, a)
-		default:
-			held = append(held, a)
-		}
-	}
+	delivered, errs, held := alerts.Split(rep.grouper.Alerts())
 	alerts.BySeverity(delivered)
 	fmt.Fprintf(w, "%s\n", st.Header.Render(fmt.Sprintf("Alerts (%d)", len(delivered))))
 	for _, a := range delivered {
@@ -469,15 +458,8 @@ func (rep *replayReport) summaryJSON() replaySummary {
 	if rep.summary.Duration > 0 {
 		s.EventsPerS = float64(rep.summary.Events) / rep.summary.Duration.Seconds()
 	}
-	for _, a := range rep.grouper.Alerts() {
-		switch {
-		case a.Error:
-		case a.Delivered:
-			s.Alerts++
-		default:
-			s.Held++
-		}
-	}
+	delivered, _, held := alerts.Split(rep.grouper.Alerts())
+	s.Alerts, s.Held = len(delivered), len(held)
 	return s
 }
 

@@ -139,6 +139,22 @@ func (g *Grouper) Delivered() []*Alert {
 	return out
 }
 
+// Split sorts alerts, keeping their order, into the delivered ones, rule
+// errors, and groups still below their threshold.
+func Split(list []*Alert) (delivered, errs, held []*Alert) {
+	for _, a := range list {
+		switch {
+		case a.Error:
+			errs = append(errs, a)
+		case a.Delivered:
+			delivered = append(delivered, a)
+		default:
+			held = append(held, a)
+		}
+	}
+	return delivered, errs, held
+}
+
 // BySeverity orders alerts most severe first, then by first event.
 func BySeverity(list []*Alert) {
 	rank := map[string]int{"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3, "INFO": 4}

@@ -55,3 +55,14 @@ func TestSamplesAreBounded(t *testing.T) {
 		t.Errorf("events %d samples %d", a.Events, len(a.Samples))
 	}
 }
+
+func TestSplitKeepsOrderAndPutsErrorsApart(t *testing.T) {
+	a := &Alert{Title: "a", Delivered: true}
+	e := &Alert{Title: "e", Error: true, Delivered: true}
+	h := &Alert{Title: "h"}
+	b := &Alert{Title: "b", Delivered: true}
+	delivered, errs, held := Split([]*Alert{a, e, h, b})
+	if len(delivered) != 2 || delivered[0] != a || delivered[1] != b || len(errs) != 1 || errs[0] != e || len(held) != 1 || held[0] != h {
+		t.Errorf("split: %v %v %v", delivered, errs, held)
+	}
+}

@@ -338,17 +338,7 @@ func (m *Model) finish(msg DoneMsg) {
 // alert once the user has moved it, on the top one until then.
 func (m *Model) reorder() {
 	keep, _ := m.Selected()
-	var delivered, errs, held []*alerts.Alert
-	for _, a := range m.grouper.Alerts() {
-		switch {
-		case a.Error:
-			errs = append(errs, a)
-		case a.Delivered:
-			delivered = append(delivered, a)
-		default:
-			held = append(held, a)
-		}
-	}
+	delivered, errs, held := alerts.Split(m.grouper.Alerts())
 	alerts.BySeverity(delivered)
 	alerts.BySeverity(held)
 	// Counted here, once per batch, rather than on every frame.
